@@ -1,0 +1,135 @@
+"""The adapter contract: one pydantic model shared by the service, the render and the policies.
+
+The JSON shape is microsoft/mcp-gateway's `POST /adapters` payload (camelCase).
+Server-managed fields (`createdBy`, `createdAt`, ...) are not part of the spec:
+the service adds them to what it returns and never accepts them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Final
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+ADAPTER_NAME_PATTERN: Final = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+IMAGE_NAME_PATTERN: Final = r"^[a-z0-9]+([._/-][a-z0-9]+)*$"
+IMAGE_VERSION_PATTERN: Final = r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$"
+ENV_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+MAX_NAME_LENGTH: Final = 63
+MAX_ENV_VARS: Final = 100
+MAX_ENV_VALUE_LENGTH: Final = 32 * 1024
+MAX_REPLICAS: Final = 100
+
+SERVER_MANAGED_FIELDS: Final = frozenset({"createdBy", "createdAt", "lastUpdatedAt", "generation", "status"})
+
+# Words that make a variable name look like it holds a secret, matched against
+# the `_`-separated parts of the upper-cased name (so `MONKEY` is not a `KEY`).
+_SECRET_WORDS: Final = frozenset(
+    {"TOKEN", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PWD", "KEY", "APIKEY", "PAT", "CREDENTIAL", "PRIVATE"}
+)
+_SECRET_PHRASES: Final = ("CONNECTION_STRING", "CONNECTIONSTRING", "CLIENT_SECRET", "ACCESS_KEY", "SAS_")
+# Suffixes that name where a secret is or which kind of credential to use, not the secret itself:
+# `AZURE_TOKEN_CREDENTIALS=WorkloadIdentityCredential`, `AZURE_FEDERATED_TOKEN_FILE=/var/run/...`.
+_NOT_SECRET_SUFFIXES: Final = ("_FILE", "_PATH", "_DIR", "_URL", "_URI", "_ENDPOINT", "_NAME", "_TOKEN_CREDENTIALS")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's value must be treated as a secret.
+
+    Errs on the side of secrecy: a false positive only means a value is stored
+    in a Secret and shown redacted; a false negative leaks it.
+    """
+    upper = name.upper()
+    if upper.endswith(_NOT_SECRET_SUFFIXES):
+        return False
+    if any(phrase in upper for phrase in _SECRET_PHRASES):
+        return True
+    return any(part in _SECRET_WORDS for part in upper.split("_"))
+
+
+def _check_environment(env: dict[str, str]) -> dict[str, str]:
+    if len(env) > MAX_ENV_VARS:
+        raise ValueError(f"at most {MAX_ENV_VARS} environment variables are allowed, got {len(env)}")
+    for key, value in env.items():
+        if not re.fullmatch(ENV_NAME_PATTERN, key):
+            raise ValueError(
+                f"environment variable name {key!r} is invalid: use letters, digits and '_', not starting with a digit"
+            )
+        if len(value) > MAX_ENV_VALUE_LENGTH:
+            raise ValueError(f"environment variable {key!r} is longer than {MAX_ENV_VALUE_LENGTH} characters")
+        if "\x00" in value:
+            raise ValueError(f"environment variable {key!r} contains a NUL character")
+    if "MCP_COMMAND" in env and "MCP_PROXY_URL" in env:
+        raise ValueError("set either MCP_COMMAND (bridge a stdio server) or MCP_PROXY_URL (forward), not both")
+    if "MCP_ARGS" in env and "MCP_COMMAND" not in env:
+        raise ValueError("MCP_ARGS is set without MCP_COMMAND: set MCP_COMMAND to the program to run")
+    return env
+
+
+AdapterName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=ADAPTER_NAME_PATTERN),
+    Field(
+        description="DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters.",
+        examples=["azure-remote"],
+    ),
+]
+Role = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\s,]+$")]
+
+
+class AdapterSpec(BaseModel):
+    """What a user asks for: the desired state of one adapter."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=False,
+    )
+
+    name: AdapterName
+    image_name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=255, pattern=IMAGE_NAME_PATTERN),
+        Field(description="Image repository under the platform registry, e.g. `mcp-proxy`."),
+    ]
+    image_version: Annotated[
+        str,
+        StringConstraints(pattern=IMAGE_VERSION_PATTERN),
+        Field(description="Image tag, e.g. `1.0.0`."),
+    ]
+    environment_variables: Annotated[
+        dict[str, str],
+        AfterValidator(_check_environment),
+        Field(description="Environment of the proxy: MCP_COMMAND + MCP_ARGS (bridge) or MCP_PROXY_URL (forward)."),
+    ] = Field(default_factory=dict)
+    replica_count: Annotated[int, Field(ge=1, le=MAX_REPLICAS, description="Number of proxy replicas.")] = 1
+    description: Annotated[str, StringConstraints(max_length=1024)] = ""
+    use_workload_identity: Annotated[
+        bool, Field(description="Give the adapter its own Azure identity (a privilege: admins only by default).")
+    ] = False
+    required_roles: Annotated[
+        list[Role],
+        Field(max_length=64, description="App roles allowed to read the adapter and call its endpoint."),
+    ] = Field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        """`bridge` (stdio server), `forward` (remote server) or `unset` (neither variable given)."""
+        if "MCP_COMMAND" in self.environment_variables:
+            return "bridge"
+        if "MCP_PROXY_URL" in self.environment_variables:
+            return "forward"
+        return "unset"
+
+    def secret_names(self) -> list[str]:
+        """Names of the variables whose values are secrets, sorted."""
+        return sorted(k for k in self.environment_variables if is_secret_name(k))
+
+    def to_json(self) -> dict[str, object]:
+        """The camelCase JSON form, as users send it."""
+        return self.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,5 @@
+"""Placeholder so the workspace resolves; the CLI arrives with the service."""
+
+import typer
+
+app = typer.Typer()
