@@ -1,0 +1,80 @@
+"""Small ASGI helpers shared by the transports: bodies with a limit, JSON and SSE responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from mcp_bridge.jsonrpc import Message, dumps
+
+SSE_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+PING = b": ping\n\n"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = await receive()
+        if event["type"] == "http.disconnect":
+            raise ConnectionAbortedError("client went away")
+        chunk = event.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not event.get("more_body", False):
+            return b"".join(chunks)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def send_json(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def send_empty(send: Send, status: int, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0"), *(headers or [])]}
+    )
+    await send({"type": "http.response.body", "body": b""})
+
+
+def sse_event(message: Message, event: str = "message") -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + dumps(message) + b"\n\n"
+
+
+def accepts(scope: Scope) -> tuple[bool, bool]:
+    """(JSON acceptable, SSE acceptable) from the Accept header; no header accepts both."""
+    accept = (header(scope, b"accept") or "*/*").lower()
+    wildcard = "*/*" in accept
+    return (wildcard or "application/json" in accept or "application/*" in accept), (
+        wildcard or "text/event-stream" in accept
+    )

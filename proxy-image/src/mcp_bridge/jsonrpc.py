@@ -1,0 +1,117 @@
+"""The few facts about JSON-RPC messages the bridge needs to route them without understanding them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+
+Message = dict[str, Any]
+
+PARSE_ERROR: Final = -32700
+INVALID_REQUEST: Final = -32600
+METHOD_NOT_FOUND: Final = -32601
+INVALID_PARAMS: Final = -32602
+INTERNAL_ERROR: Final = -32603
+HEADER_MISMATCH: Final = -32020
+MISSING_REQUIRED_CLIENT_CAPABILITY: Final = -32021
+UNSUPPORTED_PROTOCOL_VERSION: Final = -32022
+# Implementation-defined server errors (-32000 .. -32099) used by the bridge itself.
+SERVER_UNAVAILABLE: Final = -32001
+REQUEST_TIMEOUT: Final = -32002
+SESSION_LIMIT: Final = -32003
+NOT_TRANSLATABLE: Final = -32004
+
+PROTOCOL_VERSION_KEY: Final = "io.modelcontextprotocol/protocolVersion"
+CLIENT_INFO_KEY: Final = "io.modelcontextprotocol/clientInfo"
+CLIENT_CAPABILITIES_KEY: Final = "io.modelcontextprotocol/clientCapabilities"
+LOG_LEVEL_KEY: Final = "io.modelcontextprotocol/logLevel"
+SERVER_INFO_KEY: Final = "io.modelcontextprotocol/serverInfo"
+SUBSCRIPTION_ID_KEY: Final = "io.modelcontextprotocol/subscriptionId"
+ENVELOPE_KEYS: Final = (PROTOCOL_VERSION_KEY, CLIENT_INFO_KEY, CLIENT_CAPABILITIES_KEY, LOG_LEVEL_KEY)
+
+MODERN_VERSIONS: Final = tuple(MODERN_PROTOCOL_VERSIONS)
+HANDSHAKE_VERSIONS: Final = tuple(HANDSHAKE_PROTOCOL_VERSIONS)
+LATEST_MODERN: Final = MODERN_VERSIONS[-1]
+LATEST_HANDSHAKE: Final = HANDSHAKE_VERSIONS[-1]
+
+# The HTTP status a modern (2026-07-28) error reply travels with; everything else is 200.
+ERROR_HTTP_STATUS: Final = {
+    PARSE_ERROR: 400,
+    INVALID_REQUEST: 400,
+    INVALID_PARAMS: 400,
+    HEADER_MISMATCH: 400,
+    MISSING_REQUIRED_CLIENT_CAPABILITY: 400,
+    UNSUPPORTED_PROTOCOL_VERSION: 400,
+    METHOD_NOT_FOUND: 404,
+}
+
+
+def is_request(msg: Message) -> bool:
+    return "method" in msg and "id" in msg
+
+
+def is_notification(msg: Message) -> bool:
+    return "method" in msg and "id" not in msg
+
+
+def is_response(msg: Message) -> bool:
+    return "method" not in msg and "id" in msg and ("result" in msg or "error" in msg)
+
+
+def is_message(value: object) -> bool:
+    """Shape check of one JSON-RPC 2.0 message (request, notification or response)."""
+    if not isinstance(value, dict) or value.get("jsonrpc") != "2.0":
+        return False
+    if "method" in value:
+        ok_params = "params" not in value or isinstance(value["params"], dict | list)
+        return isinstance(value["method"], str) and ok_params and _valid_id(value.get("id", 0))
+    return "id" in value and ("result" in value) != ("error" in value)
+
+
+def _valid_id(value: object) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
+def error(request_id: Any, code: int, message: str, data: Any = None) -> Message:
+    err: Message = {"code": code, "message": message}
+    if data is not None:
+        err["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": err}
+
+
+def result(request_id: Any, value: Message) -> Message:
+    return {"jsonrpc": "2.0", "id": request_id, "result": value}
+
+
+def notification(method: str, params: Message | None = None) -> Message:
+    msg: Message = {"jsonrpc": "2.0", "method": method}
+    if params is not None:
+        msg["params"] = params
+    return msg
+
+
+def meta(msg: Message) -> Message | None:
+    params = msg.get("params")
+    value = params.get("_meta") if isinstance(params, dict) else None
+    return value if isinstance(value, dict) else None
+
+
+def envelope_version(msg: Message) -> str | None:
+    """The protocol version a 2026-07-28-era request carries in its `_meta`, if any."""
+    found = (meta(msg) or {}).get(PROTOCOL_VERSION_KEY)
+    return found if isinstance(found, str) else None
+
+
+def progress_token(msg: Message) -> Any:
+    return (meta(msg) or {}).get("progressToken")
+
+
+def dumps(msg: Message) -> bytes:
+    return json.dumps(msg, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def id_key(request_id: Any) -> tuple[str, Any]:
+    # JSON-RPC ids 1 and "1" are different requests.
+    return (type(request_id).__name__, request_id)

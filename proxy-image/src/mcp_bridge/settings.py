@@ -1,0 +1,139 @@
+"""Every setting of the bridge, read from the environment in one place.
+
+The adapter contract fixes a few unprefixed names (`MCP_COMMAND`, `MCP_ARGS`,
+`MCP_CWD`, `MCP_PROXY_URL`, `MCP_PROXY_SCOPE`, `PORT`, `HOST`); everything else
+is `MCP_BRIDGE_*`. None of these reach the child process.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONTRACT_VARIABLES = frozenset(
+    {"MCP_COMMAND", "MCP_ARGS", "MCP_CWD", "MCP_PROXY_URL", "MCP_PROXY_SCOPE", "PORT", "HOST"}
+)
+PREFIX = "MCP_BRIDGE_"
+
+
+def _default_replica_id() -> str:
+    # A StatefulSet pod's hostname is its name; dots would break the session-id format.
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "replica"
+
+
+class SettingsError(Exception):
+    """The environment does not describe a runnable bridge; the message says what to fix."""
+
+
+class BridgeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", populate_by_name=True)
+
+    command: str | None = Field(default=None, validation_alias=AliasChoices("MCP_COMMAND", "command"))
+    args: str = Field(default="", validation_alias=AliasChoices("MCP_ARGS", "args"))
+    cwd: str | None = Field(default=None, validation_alias=AliasChoices("MCP_CWD", "cwd"))
+    proxy_url: str | None = Field(default=None, validation_alias=AliasChoices("MCP_PROXY_URL", "proxy_url"))
+    proxy_scope: str | None = Field(default=None, validation_alias=AliasChoices("MCP_PROXY_SCOPE", "proxy_scope"))
+    host: str = Field(default="0.0.0.0", validation_alias=AliasChoices("HOST", "host"))
+    port: int = Field(default=8000, ge=0, le=65535, validation_alias=AliasChoices("PORT", "port"))
+
+    replica_id: str = Field(default_factory=_default_replica_id, pattern=r"^[A-Za-z0-9-]{1,128}$")
+    # Where the other replicas are, for sessions owned elsewhere: an explicit list
+    # (`id=url,id=url`) or a template such as `http://{replica}.svc-headless.ns.svc:8000`.
+    peers: str = ""
+    peer_url_template: str | None = None
+
+    session_mode: Literal["process", "pool"] = "process"
+    max_sessions: int = Field(default=100, ge=1)
+    session_idle_timeout: float = Field(default=1800.0, gt=0)
+    warm_pool: int = Field(default=0, ge=0, le=64)
+    stateless_pool: int = Field(default=2, ge=1, le=64)
+    stateless_max_in_flight: int = Field(default=64, ge=1)
+
+    request_timeout: float = Field(default=300.0, gt=0)
+    start_timeout: float = Field(default=60.0, gt=0)
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_message_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    drain_grace: float = Field(default=25.0, ge=0)
+    restart_backoff_initial: float = Field(default=0.5, gt=0)
+    restart_backoff_max: float = Field(default=30.0, gt=0)
+
+    # DNS-rebinding protection: requests whose Host (or Origin, when present) is
+    # not listed are refused. Loopback names are always allowed; `*` allows all.
+    allowed_hosts: str = ""
+    allowed_origins: str = ""
+
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("command")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _exactly_one_mode(self) -> BridgeSettings:
+        if bool(self.command) == bool(self.proxy_url):
+            raise ValueError(
+                "set exactly one of MCP_COMMAND (bridge a stdio server) or MCP_PROXY_URL (forward to a remote server)"
+            )
+        if self.args and not self.command:
+            raise ValueError("MCP_ARGS is set without MCP_COMMAND")
+        try:
+            shlex.split(self.args)
+        except ValueError as exc:
+            raise ValueError(f"MCP_ARGS cannot be split like a shell would: {exc}") from exc
+        return self
+
+    @property
+    def mode(self) -> Literal["bridge", "forward"]:
+        return "bridge" if self.command else "forward"
+
+    @property
+    def argv(self) -> list[str]:
+        """The child's command line: never run through a shell."""
+        assert self.command is not None
+        return [self.command, *shlex.split(self.args)]
+
+    def peer_urls(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in self.peers.split(","))):
+            replica, sep, url = item.partition("=")
+            if not sep or not replica or not url:
+                raise SettingsError(f"MCP_BRIDGE_PEERS entry {item!r} must look like replica-id=http://host:port")
+            found[replica.strip()] = url.strip().rstrip("/")
+        return found
+
+    def peer_url(self, replica: str) -> str | None:
+        if url := self.peer_urls().get(replica):
+            return url
+        if self.peer_url_template and re.fullmatch(r"[A-Za-z0-9-]{1,128}", replica):
+            return self.peer_url_template.replace("{replica}", replica).rstrip("/")
+        return None
+
+    def allowed_host_list(self) -> list[str]:
+        return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip().lower().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+
+def load_settings() -> BridgeSettings:
+    """Read the environment, turning validation errors into one readable message."""
+    try:
+        return BridgeSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid bridge configuration: {problems}") from None
+
+
+def child_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The child's environment: everything the bridge got, minus the bridge's own settings."""
+    return {k: v for k, v in environ.items() if k not in CONTRACT_VARIABLES and not k.startswith(PREFIX)}

@@ -1,0 +1,416 @@
+"""Streamable HTTP at `/mcp`: both protocol eras, chosen per request.
+
+A request that carries `Mcp-Session-Id` (or is an `initialize`) belongs to a
+handshake-era session; one that carries the 2026-07-28 envelope is stateless
+and goes to the shared pool. Responses are plain JSON when the answer comes
+before anything else, and SSE when the server has more to say first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from starlette.types import Receive, Scope, Send
+
+from mcp_bridge import jsonrpc as rpc
+from mcp_bridge._http import (
+    PING,
+    SSE_HEADERS,
+    BodyTooLarge,
+    accepts,
+    header,
+    read_body,
+    send_empty,
+    send_json,
+    sse_event,
+)
+from mcp_bridge.bridge import Backoff, Bridge, SessionLimit
+from mcp_bridge.exchange import Exchange
+from mcp_bridge.jsonrpc import Message
+from mcp_bridge.peers import PeerForwarder
+from mcp_bridge.pool import Unavailable
+from mcp_bridge.session import Session
+from mcp_bridge.sessionid import owner_of
+
+logger = logging.getLogger("mcp_bridge.http")
+
+PING_INTERVAL = 15.0
+Abandon = Callable[[list[Any], str], Awaitable[None]]
+
+
+class HttpError(Exception):
+    """An error answered before any JSON-RPC exchange starts: HTTP status plus a JSON-RPC error body."""
+
+    def __init__(self, status: int, code: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.headers = status, code, headers or []
+
+
+def unavailable(exc: Exception) -> HttpError:
+    if isinstance(exc, SessionLimit):
+        return HttpError(503, rpc.SESSION_LIMIT, str(exc), [(b"retry-after", b"5")])
+    if isinstance(exc, Backoff):
+        return HttpError(
+            503, rpc.SERVER_UNAVAILABLE, str(exc), [(b"retry-after", str(int(exc.retry_after) + 1).encode())]
+        )
+    return HttpError(503, rpc.SERVER_UNAVAILABLE, str(exc), [(b"retry-after", b"2")])
+
+
+def parse_messages(body: bytes) -> tuple[list[Message], bool]:
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        raise HttpError(400, rpc.PARSE_ERROR, "Parse error: the body is not valid JSON") from None
+    batch = isinstance(parsed, list)
+    messages = parsed if batch else [parsed]
+    if not messages or not all(rpc.is_message(m) for m in messages):
+        raise HttpError(400, rpc.INVALID_REQUEST, "Invalid Request: the body must be a JSON-RPC 2.0 message")
+    return messages, batch
+
+
+async def read_messages(scope: Scope, receive: Receive, limit: int) -> tuple[list[Message], bool, bytes]:
+    content_type = (header(scope, b"content-type") or "application/json").lower()
+    if "json" not in content_type:
+        raise HttpError(415, rpc.INVALID_REQUEST, "Unsupported Media Type: send Content-Type: application/json")
+    try:
+        body = await read_body(receive, limit)
+    except BodyTooLarge:
+        raise HttpError(
+            413, rpc.INVALID_REQUEST, f"the request body is larger than {limit} bytes (MCP_BRIDGE_MAX_BODY_BYTES)"
+        ) from None
+    messages, batch = parse_messages(body)
+    return messages, batch, body
+
+
+class StreamableHTTP:
+    def __init__(self, bridge: Bridge, peers: PeerForwarder) -> None:
+        self.bridge = bridge
+        self.settings = bridge.settings
+        self.peers = peers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session_id = header(scope, b"mcp-session-id")
+        if session_id is not None:
+            owner = owner_of(session_id)
+            if owner is not None and owner != self.settings.replica_id:
+                await self.peers.forward(owner, scope, receive, send)
+                return
+        try:
+            if scope["method"] == "POST":
+                await self._post(scope, receive, send, session_id)
+            elif scope["method"] == "GET":
+                await self._get(scope, receive, send, session_id)
+            elif scope["method"] == "DELETE":
+                await self._delete(send, session_id)
+            else:
+                raise HttpError(405, rpc.INVALID_REQUEST, "Method Not Allowed", [(b"allow", b"GET, POST, DELETE")])
+        except HttpError as exc:
+            await send_json(send, exc.status, rpc.error(None, exc.code, str(exc)), exc.headers)
+        except ConnectionAbortedError:
+            return
+
+    # ---- POST ----------------------------------------------------------------------------------
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send, session_id: str | None) -> None:
+        json_ok, sse_ok = accepts(scope)
+        if not (json_ok or sse_ok):
+            raise HttpError(406, rpc.INVALID_REQUEST, "Not Acceptable: accept application/json or text/event-stream")
+        messages, batch, body = await read_messages(scope, receive, self.settings.max_body_bytes)
+        requests = [m for m in messages if rpc.is_request(m)]
+        if any(m["method"] == "initialize" for m in requests):
+            if session_id is not None or len(messages) > 1:
+                raise HttpError(400, rpc.INVALID_REQUEST, "initialize must be sent alone and without Mcp-Session-Id")
+            await self._initialize(messages[0], scope, receive, send, json_ok)
+            return
+        if session_id is not None:
+            session = self.bridge.get_session(session_id)
+            if session is None:
+                raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: start a new session with initialize")
+            raw = body if len(messages) == 1 else None
+            await self._session_post(session, messages, raw, batch, scope, receive, send)
+            return
+        version_header = header(scope, b"mcp-protocol-version")
+        if version_header in rpc.MODERN_VERSIONS or any(rpc.envelope_version(m) for m in requests):
+            await self._stateless(messages, scope, receive, send)
+            return
+        if not requests and version_header is None:
+            raise HttpError(400, rpc.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required")
+        raise HttpError(
+            400,
+            rpc.INVALID_REQUEST,
+            "Bad Request: Mcp-Session-Id header is required (send initialize to start a session, "
+            "or use the 2026-07-28 per-request envelope)",
+        )
+
+    async def _initialize(self, msg: Message, scope: Scope, receive: Receive, send: Send, json_ok: bool) -> None:
+        started = time.perf_counter()
+        try:
+            session, reply = await self.bridge.open_session(msg)
+        except (Unavailable, SessionLimit) as exc:
+            self.bridge.metrics.requests.labels("initialize", "handshake", "unavailable").inc()
+            raise unavailable(exc) from exc
+        headers = [] if session.gone else [(b"mcp-session-id", session.id.encode())]
+        outcome = "error" if "error" in reply else "ok"
+        self.bridge.metrics.requests.labels("initialize", "handshake", outcome).inc()
+        self.bridge.metrics.latency.labels("initialize", "handshake").observe(time.perf_counter() - started)
+        if json_ok:
+            await send_json(send, 200, rpc.dumps(reply), headers)
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+            await send({"type": "http.response.body", "body": sse_event(reply)})
+
+    async def _session_post(
+        self,
+        session: Session,
+        messages: list[Message],
+        raw: bytes | None,
+        batch: bool,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        json_ok, sse_ok = accepts(scope)
+        requests = [m for m in messages if rpc.is_request(m)]
+        exchange = Exchange([r["id"] for r in requests], accepts_events=sse_ok) if requests else None
+        try:
+            for msg in messages:
+                await session.send(msg, raw, exchange)
+        except Unavailable:
+            raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: its server process has exited") from None
+        if exchange is None:
+            await send_empty(send, 202)
+            return
+        await Responder(self.bridge, exchange, session.abandon, "handshake", str(requests[0]["method"])).respond(
+            scope, receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=batch, modern=False
+        )
+
+    async def _stateless(self, messages: list[Message], scope: Scope, receive: Receive, send: Send) -> None:
+        json_ok, sse_ok = accepts(scope)
+        if len(messages) != 1:
+            raise HttpError(400, rpc.INVALID_REQUEST, "2026-07-28 requests are sent one per POST, not in a batch")
+        msg = messages[0]
+        if not rpc.is_request(msg):
+            await send_empty(send, 202)  # no client-to-server notifications exist in 2026-07-28; accept and drop
+            return
+        rejection = _envelope_rejection(msg, scope)
+        if rejection is not None:
+            await send_json(send, rpc.ERROR_HTTP_STATUS.get(rejection["error"]["code"], 400), rejection)
+            return
+        exchange = Exchange([msg["id"]], accepts_events=sse_ok)
+        try:
+            handle = await self.bridge.stateless(msg, exchange.deliver)
+        except Unavailable as exc:
+            self.bridge.metrics.requests.labels(str(msg["method"]), "stateless", "unavailable").inc()
+            raise unavailable(exc) from exc
+
+        async def abandon(ids: list[Any], reason: str) -> None:
+            if handle is not None:
+                await handle[0].cancel(handle[1], reason)
+
+        await Responder(self.bridge, exchange, abandon, "stateless", str(msg["method"])).respond(
+            scope, receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=False, modern=True
+        )
+
+    # ---- GET and DELETE -----------------------------------------------------------------------------
+
+    async def _get(self, scope: Scope, receive: Receive, send: Send, session_id: str | None) -> None:
+        if session_id is None:
+            raise HttpError(
+                405,
+                rpc.INVALID_REQUEST,
+                "Method Not Allowed: GET opens a session's stream and needs Mcp-Session-Id "
+                "(2026-07-28 clients use subscriptions/listen instead)",
+                [(b"allow", b"POST")],
+            )
+        session = self.bridge.get_session(session_id)
+        if session is None:
+            raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: start a new session with initialize")
+        if not accepts(scope)[1]:
+            raise HttpError(406, rpc.INVALID_REQUEST, "Not Acceptable: the stream needs Accept: text/event-stream")
+        if self.bridge.draining:
+            raise HttpError(503, rpc.SERVER_UNAVAILABLE, "the bridge is shutting down", [(b"retry-after", b"1")])
+        stream = Exchange(None)
+        if not session.attach_standalone(stream):
+            raise HttpError(409, rpc.INVALID_REQUEST, "Conflict: this session already has an open GET stream")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*SSE_HEADERS, (b"mcp-session-id", session.id.encode())],
+            }
+        )
+        await pump_stream(stream, receive, send)
+
+    async def _delete(self, send: Send, session_id: str | None) -> None:
+        if session_id is None:
+            raise HttpError(400, rpc.INVALID_REQUEST, "Bad Request: DELETE needs Mcp-Session-Id")
+        if not await self.bridge.end_session(session_id):
+            raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found")
+        await send_empty(send, 200)
+
+
+def _envelope_rejection(msg: Message, scope: Scope) -> Message | None:
+    """The per-request checks of 2026-07-28 that a stdio server cannot make: headers against the body."""
+    version = rpc.envelope_version(msg)
+    meta = rpc.meta(msg) or {}
+    if version is None or rpc.CLIENT_CAPABILITIES_KEY not in meta:
+        return rpc.error(
+            msg.get("id"),
+            rpc.INVALID_PARAMS,
+            f"params._meta must carry {rpc.PROTOCOL_VERSION_KEY!r} and {rpc.CLIENT_CAPABILITIES_KEY!r}",
+        )
+    version_header = header(scope, b"mcp-protocol-version")
+    if version_header is not None and version_header != version:
+        return rpc.error(msg.get("id"), rpc.HEADER_MISMATCH, "MCP-Protocol-Version header does not match params._meta")
+    method_header = header(scope, b"mcp-method")
+    if method_header is not None and method_header != msg.get("method"):
+        return rpc.error(msg.get("id"), rpc.HEADER_MISMATCH, "Mcp-Method header does not match the request method")
+    if version not in rpc.MODERN_VERSIONS:
+        data = {"supported": list(rpc.MODERN_VERSIONS), "requested": version}
+        return rpc.error(msg.get("id"), rpc.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", data)
+    return None
+
+
+async def pump_stream(stream: Exchange, receive: Receive, send: Send, first: bytes | None = None) -> None:
+    """Relay a standing stream (GET, legacy SSE) until the client leaves or the stream ends."""
+
+    async def relay(cancel: anyio.CancelScope) -> None:
+        if first is not None:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+        while True:
+            with anyio.move_on_after(PING_INTERVAL):
+                try:
+                    msg = await stream.receive.receive()
+                except anyio.EndOfStream:
+                    break
+                await send({"type": "http.response.body", "body": sse_event(msg), "more_body": True})
+                continue
+            await send({"type": "http.response.body", "body": PING, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        cancel.cancel()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(relay, tg.cancel_scope)
+            await _wait_disconnect(receive)
+            tg.cancel_scope.cancel()
+    except OSError:
+        pass
+    finally:
+        stream.close()
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class Responder:
+    """Writes the answer to one POST: JSON when possible, SSE when the server speaks first."""
+
+    def __init__(self, bridge: Bridge, exchange: Exchange, abandon: Abandon, era: str, method: str) -> None:
+        self.bridge = bridge
+        self.exchange = exchange
+        self.abandon = abandon
+        self.era = era
+        self.method = method
+        self.sse_started = False
+        self.finished = False
+
+    async def respond(
+        self, scope: Scope, receive: Receive, send: Send, *, json_ok: bool, sse_ok: bool, batch: bool, modern: bool
+    ) -> None:
+        started = time.perf_counter()
+        outcome = "ok"
+        timeout = self.bridge.settings.request_timeout
+        try:
+            with anyio.fail_after(timeout):
+                async with anyio.create_task_group() as tg:
+
+                    async def watch() -> None:
+                        await _wait_disconnect(receive)
+                        nonlocal outcome
+                        outcome = "client_gone"
+                        tg.cancel_scope.cancel()
+
+                    tg.start_soon(watch)
+                    outcome = await self._write(send, json_ok=json_ok, sse_ok=sse_ok, batch=batch, modern=modern)
+                    tg.cancel_scope.cancel()
+        except TimeoutError:
+            outcome = "timeout"
+            await self._time_out(send, f"the request timed out after {timeout:g}s (MCP_BRIDGE_REQUEST_TIMEOUT)")
+        except OSError:
+            outcome = "client_gone"
+        finally:
+            if self.exchange.pending:
+                ids = [key[1] for key in self.exchange.pending]
+                with anyio.CancelScope(shield=True):
+                    await self.abandon(ids, "the client went away" if outcome == "client_gone" else "timed out")
+            self.exchange.close()
+            self.bridge.metrics.requests.labels(self.method, self.era, outcome).inc()
+            self.bridge.metrics.latency.labels(self.method, self.era).observe(time.perf_counter() - started)
+
+    async def _write(self, send: Send, *, json_ok: bool, sse_ok: bool, batch: bool, modern: bool) -> str:
+        receive = self.exchange.receive
+        if json_ok and (batch or not sse_ok):
+            replies = [m async for m in receive if rpc.is_response(m)]
+            body: Any = (
+                replies if batch else (replies[0] if replies else rpc.error(None, rpc.INTERNAL_ERROR, "no reply"))
+            )
+            await send_json(send, 200, body)
+            self.finished = True
+            return _outcome(replies)
+        first: Message | None = None
+        with anyio.move_on_after(PING_INTERVAL):
+            try:
+                first = await receive.receive()
+            except anyio.EndOfStream:
+                return "error"
+        if first is not None and json_ok and rpc.is_response(first) and not self.exchange.pending:
+            status = rpc.ERROR_HTTP_STATUS.get(first["error"].get("code"), 200) if modern and "error" in first else 200
+            await send_json(send, status, rpc.dumps(first))
+            self.finished = True
+            return _outcome([first])
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        self.sse_started = True
+        outcome = "ok"
+        pending: Message | None = first
+        while True:
+            if pending is not None:
+                if rpc.is_response(pending) and "error" in pending:
+                    outcome = "error"
+                await send({"type": "http.response.body", "body": sse_event(pending), "more_body": True})
+                pending = None
+            with anyio.move_on_after(PING_INTERVAL):
+                try:
+                    pending = await receive.receive()
+                except anyio.EndOfStream:
+                    break
+                continue
+            await send({"type": "http.response.body", "body": PING, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        self.finished = True
+        return outcome
+
+    async def _time_out(self, send: Send, message: str) -> None:
+        errors = [rpc.error(key[1], rpc.REQUEST_TIMEOUT, message) for key in self.exchange.pending]
+        if self.finished:
+            return
+        try:
+            if self.sse_started:
+                for err in errors:
+                    await send({"type": "http.response.body", "body": sse_event(err), "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await send_json(send, 200, errors[0] if len(errors) == 1 else errors)
+        except OSError:
+            pass
+
+
+def _outcome(replies: list[Message]) -> str:
+    return "error" if any("error" in r for r in replies) else "ok"
