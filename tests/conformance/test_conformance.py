@@ -1,0 +1,34 @@
+"""The official conformance suite, per spec version: every scenario that passes against the
+everything server directly (SDK streamable HTTP) also passes through `mcp-bridge` fronting it over stdio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.conformance
+
+SPEC_VERSIONS = ("2025-11-25", "2026-07-28")
+
+
+@pytest.mark.parametrize("spec_version", SPEC_VERSIONS)
+def test_direct_baseline(conformance: Any, spec_version: str) -> None:
+    direct = conformance.run(spec_version, "direct")
+    listed = set(conformance.scenarios[spec_version])
+    assert listed, "the suite lists no server scenarios"
+    # The baseline must mean something: the fixtures are there, so nearly everything passes directly.
+    passing = {name for name, result in direct.items() if result.passed}
+    assert len(passing) >= 0.9 * len(listed), {name: r.failures for name, r in direct.items() if not r.passed}
+
+
+@pytest.mark.parametrize("spec_version", SPEC_VERSIONS)
+def test_bridge_passes_what_passes_directly(conformance: Any, spec_version: str) -> None:
+    direct = conformance.run(spec_version, "direct")
+    through_bridge = conformance.run(spec_version, "bridge")  # fails (not skips) while the bridge cannot start
+    regressions = {
+        name: through_bridge[name].failures if name in through_bridge else ("no result through the bridge",)
+        for name, result in direct.items()
+        if result.passed and not (name in through_bridge and through_bridge[name].passed)
+    }
+    assert not regressions, regressions
