@@ -24,9 +24,9 @@ from mcp_bridge.jsonrpc import Message
 from mcp_bridge.metrics import Metrics
 from mcp_bridge.settings import BridgeSettings
 from mcp_bridge.translate import (
+    as_modern_result,
     discover_from_initialize,
     initialize_request,
-    mark_complete,
     modern_envelope_request,
     strip_envelope,
 )
@@ -117,7 +117,7 @@ class PooledChild:
                 self.metrics.dropped.labels("late_response").inc()
                 return
             reply = {**msg, "id": call.original_id}
-            call.deliver(mark_complete(reply) if self.translate_legacy else reply)
+            call.deliver(as_modern_result(reply, call.method) if self.translate_legacy else reply)
         elif rpc.is_request(msg):
             # No client of a shared process can answer a server's request (sampling, elicitation, roots).
             await self._refuse_server_request(msg)

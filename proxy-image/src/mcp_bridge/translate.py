@@ -113,9 +113,28 @@ def _modern_capabilities(capabilities: Any) -> Message:
     return caps
 
 
-def mark_complete(msg: Message) -> Message:
-    """2026-07-28 results name their type; a handshake-era server's results are always complete."""
+# Results that 2026-07-28 clients may cache; they must say for whom and how long.
+CACHEABLE_METHODS = frozenset(
+    {"tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read", "server/discover"}
+)
+
+
+def as_modern_result(msg: Message, method: str) -> Message:
+    """A handshake-era server's reply as 2026-07-28 shapes it.
+
+    Its results are always complete; a cacheable one is marked private with no
+    lifetime, the most conservative claim the bridge can make for a server that
+    said nothing about caching.
+    """
     res = msg.get("result")
-    if isinstance(res, dict) and "resultType" not in res:
-        return {**msg, "result": {**res, "resultType": "complete"}}
-    return msg
+    if not isinstance(res, dict):
+        return msg
+    extra: Message = {}
+    if "resultType" not in res:
+        extra["resultType"] = "complete"
+    if method in CACHEABLE_METHODS:
+        if "cacheScope" not in res:
+            extra["cacheScope"] = "private"
+        if "ttlMs" not in res:
+            extra["ttlMs"] = 0
+    return {**msg, "result": {**res, **extra}} if extra else msg
