@@ -258,6 +258,10 @@ def register_content_tools(app: MCPServer[Any]) -> None:
             )
         return "client declared sampling"
 
+    @app.tool(description="Echoes `region`, which 2026-07-28 clients mirror in an Mcp-Param-Region header.")
+    def test_headers(region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})]) -> str:
+        return f"region={region}"
+
     @app.tool(description="Adds or removes a tool, announcing tools/list_changed.")
     async def test_trigger_tool_change(ctx: Context) -> str:
         if any(t.name == "test_dynamic_tool" for t in await app.list_tools()):
@@ -279,4 +283,10 @@ def register_content_tools(app: MCPServer[Any]) -> None:
     del test_simple_text, test_image_content, test_audio_content, test_embedded_resource
     del test_multiple_content_types, test_tool_with_logging, test_logging_tool, test_error_handling
     del test_tool_with_progress, test_sampling, test_elicitation, test_elicitation_sep1034_defaults
-    del test_elicitation_sep1330_enums, test_missing_capability, test_trigger_tool_change, test_trigger_prompt_change
+    del (
+        test_elicitation_sep1330_enums,
+        test_missing_capability,
+        test_headers,
+        test_trigger_tool_change,
+        test_trigger_prompt_change,
+    )
