@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from mcp_infra.names import ADAPTER_TAG
+from mcp_infra.names import ADAPTER_TAG, APP_NAME
 from mcp_infra.resources import RenderedAdapter, RenderedResource
 
 from mcp_policies.findings import ResourceRef
 
 INSTANCE_LABEL: Final = "app.kubernetes.io/instance"
+NAME_LABEL: Final = "app.kubernetes.io/name"
 _POD_TEMPLATE_KINDS: Final = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
 
 
@@ -58,10 +59,11 @@ class Resource:
 
     @property
     def adapter(self) -> str | None:
-        """The adapter this resource belongs to, from its instance label or Azure tag."""
-        value = (
-            self.labels.get(INSTANCE_LABEL) if self.is_kubernetes else mapping(self.inputs.get("tags")).get(ADAPTER_TAG)
-        )
+        """The adapter this resource belongs to, from its instance label or Azure tag; None for platform objects."""
+        if self.is_kubernetes:
+            value = self.labels.get(INSTANCE_LABEL) if self.labels.get(NAME_LABEL) == APP_NAME else None
+        else:
+            value = mapping(self.inputs.get("tags")).get(ADAPTER_TAG)
         return value if isinstance(value, str) else None
 
     def pod_spec(self) -> Mapping[str, Any] | None:
