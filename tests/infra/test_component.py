@@ -47,6 +47,12 @@ def short(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
+def key(urn: str) -> str:
+    """`Kind/name` of a URN, as the render names dependencies."""
+    _, _, types, name = urn.split("::")
+    return f"{types.rsplit(':', 1)[-1]}/{name}"
+
+
 def test_every_rendered_resource_is_a_child_of_the_component_with_the_render_dependencies(example: AdapterSpec) -> None:
     recorder, _ = deploy((example, None))
     rendered = render_adapter(example)
@@ -57,7 +63,7 @@ def test_every_rendered_resource_is_a_child_of_the_component_with_the_render_dep
     for resource in rendered.resources:
         child = registered[(resource.type, resource.name)]
         assert child.parent == component.urn, f"{resource.name} is not parented to the component"
-        assert {short(u) for u in child.dependencies} >= set(resource.depends_on)
+        assert {key(u) for u in child.dependencies} >= set(resource.depends_on)
 
 
 def test_kubernetes_inputs_are_the_rendered_manifests(example: AdapterSpec) -> None:

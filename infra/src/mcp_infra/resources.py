@@ -20,7 +20,7 @@ REDACTED: Final = "<redacted>"
 class Ref:
     """An output of another resource of the same render, e.g. an identity's `clientId`."""
 
-    resource: str
+    resource: str  # the other resource's key, `Kind/name`
     output: str
 
     def __str__(self) -> str:
@@ -61,11 +61,16 @@ class RenderedResource:
     type: str
     name: str
     inputs: Mapping[str, Any]
-    depends_on: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()  # keys of resources that must exist first
 
     @property
     def is_kubernetes(self) -> bool:
         return self.type.startswith("kubernetes:")
+
+    @property
+    def key(self) -> str:
+        """`Kind/name`: unique within a stack, what `Ref`s and `depends_on` point at."""
+        return f"{self.kind}/{self.name}"
 
     @property
     def kind(self) -> str:

@@ -26,7 +26,7 @@ def render_adapter(spec: AdapterSpec, settings: PlatformSettings | None = None) 
     policy = network_policy(ctx)
     secret = env_secret(ctx)
     # Pods start only once their network policy and (when used) federated credential exist.
-    after = (policy.name, *(r.name for r in azure if r.type == FEDERATED_CREDENTIAL_TYPE))
+    after = (policy.key, *(r.key for r in azure if r.type == FEDERATED_CREDENTIAL_TYPE))
     candidates: list[RenderedResource | None] = [
         *azure,
         policy,

@@ -54,7 +54,8 @@ def identity_resources(ctx: RenderContext) -> list[RenderedResource]:
     }
     if azure.location:
         identity_inputs["location"] = azure.location
-    resources = [RenderedResource(IDENTITY_TYPE, names.identity, identity_inputs)]
+    identity = RenderedResource(IDENTITY_TYPE, names.identity, identity_inputs)
+    resources = [identity]
     credential = {
         "resourceGroupName": azure.resource_group_name,
         "resourceName": names.identity,
@@ -64,7 +65,7 @@ def identity_resources(ctx: RenderContext) -> list[RenderedResource]:
         "audiences": [TOKEN_EXCHANGE_AUDIENCE],
     }
     resources.append(
-        RenderedResource(FEDERATED_CREDENTIAL_TYPE, names.federated_credential, credential, (names.identity,))
+        RenderedResource(FEDERATED_CREDENTIAL_TYPE, names.federated_credential, credential, (identity.key,))
     )
     for assignment in azure.role_assignments:
         if not any(fnmatchcase(ctx.spec.name, pattern) for pattern in assignment.adapters):
@@ -75,7 +76,7 @@ def identity_resources(ctx: RenderContext) -> list[RenderedResource]:
             )
         )
         inputs = {
-            "principalId": Ref(names.identity, "principalId"),
+            "principalId": Ref(identity.key, "principalId"),
             # Without it, Azure looks the new principal up in Entra ID and may not find it yet.
             "principalType": "ServicePrincipal",
             "roleDefinitionId": assignment.role_definition_id,
@@ -84,5 +85,5 @@ def identity_resources(ctx: RenderContext) -> list[RenderedResource]:
             "description": assignment.description or f"mcp-adapters: adapter {ctx.spec.name}",
         }
         name = f"{names.identity}-{guid[:8]}"
-        resources.append(RenderedResource(ROLE_ASSIGNMENT_TYPE, name, inputs, (names.identity,)))
+        resources.append(RenderedResource(ROLE_ASSIGNMENT_TYPE, name, inputs, (identity.key,)))
     return resources

@@ -114,7 +114,7 @@ def ingress(ctx: RenderContext) -> RenderedResource:
         ctx.names.ingress,
         body,
         annotations=annotations,
-        depends_on=(ctx.names.service,),
+        depends_on=(f"Service/{ctx.names.service}",),
     )
 
 

@@ -28,7 +28,7 @@ SECRET_VERSION_ANNOTATION: Final = "mcp-adapters.io/env-secret-version"  # noqa:
 def service_account(ctx: RenderContext) -> RenderedResource:
     annotations: dict[str, Any] = {}
     if ctx.spec.use_workload_identity:
-        annotations[WORKLOAD_IDENTITY_CLIENT_ID] = Ref(ctx.names.identity, "clientId")
+        annotations[WORKLOAD_IDENTITY_CLIENT_ID] = Ref(f"UserAssignedIdentity/{ctx.names.identity}", "clientId")
         if ctx.settings.azure.tenant_id:
             annotations["azure.workload.identity/tenant-id"] = ctx.settings.azure.tenant_id
     return kubernetes_resource(
@@ -38,7 +38,7 @@ def service_account(ctx: RenderContext) -> RenderedResource:
         ctx.names.service_account,
         {"automountServiceAccountToken": False},
         annotations=annotations,
-        depends_on=(ctx.names.identity,) if ctx.spec.use_workload_identity else (),
+        depends_on=(f"UserAssignedIdentity/{ctx.names.identity}",) if ctx.spec.use_workload_identity else (),
     )
 
 
@@ -60,7 +60,7 @@ def statefulset(ctx: RenderContext, secret: RenderedResource | None, after: tupl
     pod_annotations: dict[str, Any] = {}
     if secret is not None:
         # Env from a Secret is read at start: a new resourceVersion rolls the pods.
-        pod_annotations[SECRET_VERSION_ANNOTATION] = Ref(secret.name, "metadata.resourceVersion")
+        pod_annotations[SECRET_VERSION_ANNOTATION] = Ref(secret.key, "metadata.resourceVersion")
     pod_spec: dict[str, Any] = {
         "serviceAccountName": names.service_account,
         "automountServiceAccountToken": False,
@@ -101,7 +101,8 @@ def statefulset(ctx: RenderContext, secret: RenderedResource | None, after: tupl
         }
     }
     annotations = {"mcp-adapters.io/description": spec.description} if spec.description else {}
-    depends = (*after, names.service_account, names.headless_service) + ((secret.name,) if secret else ())
+    own = (f"ServiceAccount/{names.service_account}", f"Service/{names.headless_service}")
+    depends = (*after, *own) + ((secret.key,) if secret else ())
     return kubernetes_resource(
         ctx, "apps/v1", "StatefulSet", names.statefulset, body, annotations=annotations, depends_on=depends
     )
