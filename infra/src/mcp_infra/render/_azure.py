@@ -13,6 +13,7 @@ from typing import Any, Final
 from mcp_infra.names import ADAPTER_TAG, MANAGED_BY, PART_OF
 from mcp_infra.render._context import RenderContext
 from mcp_infra.resources import Lookup, Ref, RenderedResource
+from mcp_infra.settings import AzureSettings
 
 IDENTITY_TYPE: Final = "azure-native:managedidentity:UserAssignedIdentity"
 FEDERATED_CREDENTIAL_TYPE: Final = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -27,8 +28,8 @@ def service_account_subject(namespace: str, service_account: str) -> str:
     return f"system:serviceaccount:{namespace}:{service_account}"
 
 
-def issuer(ctx: RenderContext) -> str | Lookup:
-    azure = ctx.settings.azure
+def issuer(azure: AzureSettings) -> str | Lookup:
+    """The cluster's service account token issuer: from settings, else read from the AKS cluster."""
     if azure.oidc_issuer_url:
         return azure.oidc_issuer_url
     group = azure.cluster_resource_group_name or azure.resource_group_name
@@ -60,7 +61,7 @@ def identity_resources(ctx: RenderContext) -> list[RenderedResource]:
         "resourceGroupName": azure.resource_group_name,
         "resourceName": names.identity,
         "federatedIdentityCredentialResourceName": names.federated_credential,
-        "issuer": issuer(ctx),
+        "issuer": issuer(azure),
         "subject": service_account_subject(ctx.settings.namespace, names.service_account),
         "audiences": [TOKEN_EXCHANGE_AUDIENCE],
     }
@@ -87,3 +88,7 @@ def identity_resources(ctx: RenderContext) -> list[RenderedResource]:
         name = f"{names.identity}-{guid[:8]}"
         resources.append(RenderedResource(ROLE_ASSIGNMENT_TYPE, name, inputs, (identity.key,)))
     return resources
+
+
+def role_assignment_guid(identity: str, role_definition_id: str, scope: str) -> str:
+    return str(uuid.uuid5(_ROLE_ASSIGNMENT_NAMESPACE, f"{identity}|{role_definition_id}|{scope}"))

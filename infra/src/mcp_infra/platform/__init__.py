@@ -1,0 +1,1 @@
+"""The platform stack: what the root `Pulumi.yaml` deploys."""
