@@ -53,7 +53,8 @@ def main() -> None:
             "host": settings.host,
             "port": settings.port,
             "replica": settings.replica_id,
-            "command": settings.argv[0],
+            "command": settings.argv[0] if settings.mode == "bridge" else None,
+            "upstream": settings.proxy_url,
         },
     )
     server.run()

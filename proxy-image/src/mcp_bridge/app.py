@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -13,9 +14,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_bridge.bridge import Bridge, describe
+from mcp_bridge.forward_app import create_forward_app
 from mcp_bridge.guard import HostOriginGuard
 from mcp_bridge.peers import PeerForwarder
-from mcp_bridge.settings import BridgeSettings, SettingsError
+from mcp_bridge.settings import BridgeSettings
 from mcp_bridge.sse import LegacySSE
 from mcp_bridge.streamable_http import StreamableHTTP
 
@@ -31,8 +33,8 @@ class _Endpoint:
 
 
 def create_app(settings: BridgeSettings, environ: Mapping[str, str] | None = None) -> Starlette:
-    if settings.mode != "bridge":
-        raise SettingsError("forward mode (MCP_PROXY_URL) is not implemented yet; set MCP_COMMAND to bridge a server")
+    if settings.mode == "forward":
+        return create_forward_app(settings, os.environ if environ is None else environ)
     bridge = Bridge(settings, environ)
     peers = PeerForwarder(settings, bridge.metrics)
     streamable = StreamableHTTP(bridge, peers)

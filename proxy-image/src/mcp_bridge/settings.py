@@ -67,6 +67,19 @@ class BridgeSettings(BaseSettings):
     allowed_hosts: str = ""
     allowed_origins: str = ""
 
+    # Forward mode (MCP_PROXY_URL). The upstream is checked once at startup (egress.py):
+    # loopback, link-local, metadata and cluster-API targets need `upstream_allow_local`,
+    # private ranges need `upstream_allow_private`.
+    upstream_allow_local: bool = False
+    upstream_allow_private: bool = False
+    upstream_connect_timeout: float = Field(default=10.0, gt=0)
+    # Workload identity (MCP_PROXY_SCOPE): refresh this long before expiry; keep retrying the
+    # first token this long (a new federated credential takes minutes to propagate).
+    token_refresh_margin: float = Field(default=300.0, ge=0)
+    token_start_deadline: float = Field(default=300.0, gt=0)
+    token_retry_initial: float = Field(default=1.0, gt=0)
+    token_retry_max: float = Field(default=30.0, gt=0)
+
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
 

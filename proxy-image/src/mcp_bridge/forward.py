@@ -1,0 +1,284 @@
+"""Forward mode: `/mcp` relayed to `MCP_PROXY_URL`, streamed both ways, with this pod's identity if asked.
+
+The forwarder does not parse MCP: bodies stream through as bytes, so both
+protocol eras pass unchanged (`Mcp-Session-Id`, `MCP-Protocol-Version` and
+`Mcp-Method` are ordinary headers; sessions live upstream, so any replica can
+forward any request). The upstream's own answers, errors included, reach the
+client with their status, headers and body; only failures to reach the
+upstream are the forwarder's own (502 unreachable, 504 timed out), with a
+JSON-RPC error body that says what failed. Redirects are relayed, never followed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import anyio
+import anyio.abc
+import httpx
+from starlette.types import Message as AsgiMessage
+from starlette.types import Receive, Scope, Send
+
+from mcp_bridge import jsonrpc as rpc
+from mcp_bridge._http import BodyTooLarge, header, send_json
+from mcp_bridge.egress import check_upstream
+from mcp_bridge.identity import Credential, TokenProvider, TokenUnavailable, make_credential
+from mcp_bridge.metrics import Metrics
+from mcp_bridge.settings import BridgeSettings
+
+logger = logging.getLogger("mcp_bridge.forward")
+
+_HOP_BY_HOP = frozenset(
+    {b"connection", b"keep-alive", b"proxy-authenticate", b"te", b"trailers", b"transfer-encoding", b"upgrade"}
+)
+# The caller's credentials are for this proxy, never for the upstream.
+_NEVER_UPSTREAM = _HOP_BY_HOP | {b"host", b"authorization", b"proxy-authorization"}
+_READY_CACHE_SECONDS = 2.0
+
+
+class ClientGone(Exception):
+    pass
+
+
+class Forwarder:
+    def __init__(
+        self,
+        settings: BridgeSettings,
+        environ: Mapping[str, str],
+        *,
+        credential: Credential | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        assert settings.proxy_url is not None
+        self.upstream = check_upstream(
+            settings.proxy_url,
+            allow_local=settings.upstream_allow_local,
+            allow_private=settings.upstream_allow_private,
+            environ=environ,
+        )
+        self.settings = settings
+        self.url = settings.proxy_url
+        self.metrics = Metrics()
+        self.tokens: TokenProvider | None = None
+        if settings.proxy_scope:
+            self.tokens = TokenProvider(settings.proxy_scope, settings, credential or make_credential(environ))
+        self.client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(
+                connect=settings.upstream_connect_timeout, read=None, write=settings.request_timeout, pool=None
+            ),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=128),
+        )
+        self.draining = False
+        self._in_flight = 0
+        self._streams: set[anyio.CancelScope] = set()
+        self._probe_lock = anyio.Lock()
+        self._probed_at = -_READY_CACHE_SECONDS
+        self._probe: dict[str, Any] = {"reachable": False, "detail": "not probed yet"}
+
+    # ---- lifecycle (the same surface `__main__` drives for the bridge) -------------------------
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        if self.tokens is not None:
+            await self.tokens.warm_up()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def start_draining(self) -> None:
+        """Stop taking standing streams and end the open ones, so in-flight requests can finish."""
+        self.draining = True
+        for stream in list(self._streams):
+            stream.cancel()
+
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    # ---- readiness --------------------------------------------------------------------------------
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when the upstream answered anything over HTTP (a 4xx is an answer) and, if asked, a token exists."""
+        async with self._probe_lock:
+            if time.monotonic() - self._probed_at >= _READY_CACHE_SECONDS:
+                self._probe = await self._probe_upstream()
+                self._probed_at = time.monotonic()
+        state: dict[str, Any] = {"mode": "forward", "upstream": self.url, **self._probe, "draining": self.draining}
+        ready = bool(self._probe["reachable"]) and not self.draining
+        if self.tokens is not None:
+            state["token"] = "acquired" if self.tokens.has_token else (self.tokens.last_error or "pending")
+            ready = ready and self.tokens.has_token
+        return ready, state
+
+    async def _probe_upstream(self) -> dict[str, Any]:
+        # GET without Accept: text/event-stream: servers answer 405/406/400 rather than open a stream.
+        try:
+            with anyio.fail_after(self.settings.upstream_connect_timeout):
+                request = self.client.build_request("GET", self.url, headers={"accept": "application/json"})
+                response = await self.client.send(request, stream=True)
+                await response.aclose()
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+            return {"reachable": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
+        return {"reachable": True, "status": response.status_code}
+
+    # ---- the relay ----------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        label = header(scope, b"mcp-method") or method
+        if self.draining and method == "GET":
+            await self._fail(send, 503, label, "unavailable", "the proxy is shutting down", [(b"retry-after", b"1")])
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k not in _NEVER_UPSTREAM]
+        if self.tokens is not None:
+            try:
+                token = await self.tokens.token()
+            except TokenUnavailable as exc:
+                await self._fail(send, 503, label, "no_token", str(exc), [(b"retry-after", b"5")])
+                return
+            headers.append((b"authorization", b"Bearer " + token.encode()))
+        query = scope.get("query_string", b"")
+        url = self.url + ("&" if "?" in self.url else "?") + query.decode("latin-1") if query else self.url
+        has_body = method not in ("GET", "HEAD", "DELETE", "OPTIONS") or header(scope, b"content-length") not in (
+            None,
+            "0",
+        )
+        body_done = anyio.Event()
+        content = self._body(receive, body_done) if has_body else None
+        if content is None:
+            body_done.set()
+        request = self.client.build_request(method, url, headers=headers, content=content)
+        started = time.perf_counter()
+        self._in_flight += 1
+        try:
+            await self._exchange(request, send, receive, body_done, label, started, standing=method == "GET")
+        finally:
+            self._in_flight -= 1
+
+    async def _body(self, receive: Receive, done: anyio.Event) -> AsyncIterator[bytes]:
+        size = 0
+        limit = self.settings.max_body_bytes
+        while True:
+            event = await receive()
+            if event["type"] == "http.disconnect":
+                raise ClientGone
+            chunk: bytes = event.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            if chunk:
+                yield chunk
+            if not event.get("more_body", False):
+                done.set()
+                return
+
+    async def _exchange(
+        self,
+        request: httpx.Request,
+        send: Send,
+        receive: Receive,
+        body_done: anyio.Event,
+        label: str,
+        started: float,
+        *,
+        standing: bool,
+    ) -> None:
+        timeout = self.settings.request_timeout
+        try:
+            with anyio.fail_after(timeout):
+                response = await self.client.send(request, stream=True)
+        except ClientGone:
+            self._count(label, "client_gone", started)
+            return
+        except BodyTooLarge:
+            limit = self.settings.max_body_bytes
+            message = f"the request body is larger than {limit} bytes (MCP_BRIDGE_MAX_BODY_BYTES)"
+            await self._fail(send, 413, label, "too_large", message)
+            return
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            what = "connect" if isinstance(exc, httpx.ConnectTimeout) else "answer"
+            message = f"the upstream {self.url} did not {what} within {timeout:g}s"
+            await self._fail(send, 504, label, "timeout", message, code=rpc.REQUEST_TIMEOUT)
+            return
+        except httpx.HTTPError as exc:
+            logger.warning("upstream unreachable", extra={"upstream": self.url, "error": repr(exc)})
+            await self._fail(send, 502, label, "unreachable", f"the upstream {self.url} is unreachable: {_why(exc)}")
+            return
+        self._count(label, "ok" if response.status_code < 400 else f"upstream_{response.status_code // 100}xx", started)
+        try:
+            await self._relay(response, send, receive, body_done, standing=standing)
+        finally:
+            await response.aclose()
+
+    async def _relay(
+        self, response: httpx.Response, send: Send, receive: Receive, body_done: anyio.Event, *, standing: bool
+    ) -> None:
+        out_headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
+        await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
+        streaming = response.headers.get("content-type", "").startswith("text/event-stream")
+        deadline = anyio.current_time() + self.settings.request_timeout if not standing else float("inf")
+        try:
+            if not streaming:
+                with anyio.move_on_after(deadline - anyio.current_time()):
+                    await self._pump(response, send)
+                    return
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            # An event stream lasts until the upstream ends it, the client leaves, the deadline, or drain.
+            with anyio.CancelScope(deadline=deadline) as scope:
+                if standing:
+                    self._streams.add(scope)
+                try:
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(_cancel_on_disconnect, receive, body_done, tg.cancel_scope)
+                        await self._pump(response, send)
+                        tg.cancel_scope.cancel()
+                finally:
+                    self._streams.discard(scope)
+            if scope.cancelled_caught:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (httpx.HTTPError, OSError) as exc:
+            logger.info("stream to or from the upstream broke", extra={"error": repr(exc)})
+
+    async def _pump(self, response: httpx.Response, send: Send) -> None:
+        async for chunk in response.aiter_raw():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _fail(
+        self,
+        send: Send,
+        status: int,
+        label: str,
+        outcome: str,
+        message: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        *,
+        code: int = rpc.SERVER_UNAVAILABLE,
+    ) -> None:
+        self.metrics.requests.labels(label, "forward", outcome).inc()
+        with contextlib.suppress(OSError):
+            await send_json(send, status, rpc.error(None, code, message), headers)
+
+    def _count(self, label: str, outcome: str, started: float) -> None:
+        self.metrics.requests.labels(label, "forward", outcome).inc()
+        self.metrics.latency.labels(label, "forward").observe(time.perf_counter() - started)
+
+
+async def _cancel_on_disconnect(receive: Receive, body_done: anyio.Event, cancel: anyio.CancelScope) -> None:
+    await body_done.wait()
+    event: AsgiMessage = await receive()
+    while event["type"] != "http.disconnect":
+        event = await receive()
+    cancel.cancel()
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    cause = exc.__cause__ or exc.__context__
+    detail = str(exc) or (str(cause) if cause else "")
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
