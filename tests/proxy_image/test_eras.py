@@ -26,11 +26,12 @@ def text(result: CallToolResult) -> str:
 @pytest.fixture(scope="module", params=["legacy", "modern", "dual"])
 def bridged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One bridge per server era, shared by the tests of this module."""
-    from tests.proxy_image.conftest import RunningBridge, free_port, server_args
     import os
     import signal
     import subprocess
+
     from tests.conftest import VENV_BIN
+    from tests.proxy_image.conftest import RunningBridge, free_port, server_args
 
     port = free_port()
     log_path = tmp_path_factory.mktemp("bridge") / "bridge.log"
@@ -120,7 +121,8 @@ async def test_handshake_sessions_are_isolated(bridged: Any) -> None:
     async with Client(bridge.url, mode="legacy") as first, Client(bridge.url, mode="legacy") as second:
         one = (await first.call_tool("env", {"name": "HOME"})).structured_content
         two = (await second.call_tool("env", {"name": "HOME"})).structured_content
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     if era == "modern":
         # Served by translation over the shared pool: no process of their own exists.
         assert one["pid"] == two["pid"]

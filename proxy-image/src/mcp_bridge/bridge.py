@@ -205,10 +205,7 @@ class Bridge:
         if wait > 0:
             raise Backoff(f"the MCP server keeps exiting at start; retry in {wait:.0f}s (see the bridge log)", wait)
         session_id = new_session_id(self.settings.replica_id)
-        pool = self.pool
-        if pool.era is None and pool.ready.is_set() is False:
-            with anyio.move_on_after(self.settings.start_timeout):
-                await pool.ready.wait()
+        pool = await self._ready_pool()
         use_pool = pool.era == "modern" and (self.settings.session_mode == "pool" or self._no_handshake)
         if not use_pool:
             session, reply = await self._open_process_session(session_id, initialize)
@@ -302,6 +299,17 @@ class Bridge:
                     logger.info("closing idle session", extra={"session": session.id})
                     await self.end_session(session.id)
 
+    async def _ready_pool(self) -> StatelessPool:
+        """The pool once it knows the server's era; fails at once while the server is failing to start."""
+        pool = self.pool
+        if not pool.ready.is_set():
+            if pool.last_error is not None:
+                raise Unavailable(pool.last_error)
+            await pool.wait_settled(self.settings.start_timeout)
+            if not pool.ready.is_set():
+                raise Unavailable(pool.last_error or "the MCP server did not become ready in time")
+        return pool
+
     def background(self, func: Any, *args: Any) -> None:
         assert self._tg is not None
         self._tg.start_soon(func, *args)
@@ -312,10 +320,7 @@ class Bridge:
         """Send one 2026-07-28 request to the pool; None when the bridge answered it itself."""
         if self.draining:
             raise Unavailable("the bridge is shutting down")
-        pool = self.pool
-        if pool.era is None:
-            with anyio.move_on_after(self.settings.start_timeout):
-                await pool.ready.wait()
+        pool = await self._ready_pool()
         method = msg.get("method")
         if pool.era == "legacy":
             if method == "server/discover" and pool.discover is not None:

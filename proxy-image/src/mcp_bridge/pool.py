@@ -101,7 +101,10 @@ class PooledChild:
                 got.append(reply)
                 done.set()
 
-        internal = await self.call(msg, keep)
+        try:
+            internal = await self.call(msg, keep)
+        except ChildGone:
+            raise Unavailable("the server exited") from None
         with anyio.move_on_after(wait):
             await _first(done, self.child.exited)
         if not got:
@@ -185,12 +188,24 @@ class StatelessPool:
         self.discover: Message | None = None
         self.ready = anyio.Event()
         self.last_error: str | None = None
+        # Set when a start attempt failed: waiters need not wait for a success that may never come.
+        self.failed = anyio.Event()
         self.closing = False
         self._slots = 0
         self._growing = False
 
     def start(self) -> None:
         self._open_slot(permanent=True)
+
+    async def wait_settled(self, limit: float) -> None:
+        """Wait until the server is ready or an attempt to start it failed (or `limit` passes)."""
+        with anyio.move_on_after(limit):
+            await _first(self.ready, self.failed)
+
+    def _fail(self, message: str) -> None:
+        self.last_error = message
+        self.failed.set()
+        self.failed = anyio.Event()
 
     async def call(self, msg: Message, deliver: Deliver) -> tuple[PooledChild, int]:
         if not self.ready.is_set():
@@ -241,7 +256,7 @@ class StatelessPool:
         try:
             await child.start()
         except ChildStartError as exc:
-            self.last_error = str(exc)
+            self._fail(str(exc))
             logger.error("cannot start the MCP server", extra={"error": str(exc)})
             return
         pooled = PooledChild(child, self.metrics)
@@ -252,12 +267,13 @@ class StatelessPool:
                 try:
                     await self._prepare(pooled)
                 except Unavailable as exc:
-                    self.last_error = f"the MCP server did not start: {exc} (see the bridge log for its stderr)"
+                    self._fail(f"the MCP server did not start: {exc} (see the bridge log for its stderr)")
                     logger.error("the MCP server did not answer its first request", extra={"error": str(exc)})
                     await child.stop()
                     return
                 self.children.append(pooled)
                 self._growing = False
+                self.last_error = None
                 self.ready.set()
                 await child.exited.wait()
         finally:

@@ -321,11 +321,19 @@ class Responder:
         self.method = method
         self.sse_started = False
         self.finished = False
+        self.started = time.perf_counter()
+        self.recorded = False
+
+    def record(self, outcome: str) -> None:
+        """Count the request once, before its last byte leaves (so a client that reads metrics next sees it)."""
+        if not self.recorded:
+            self.recorded = True
+            self.bridge.metrics.requests.labels(self.method, self.era, outcome).inc()
+            self.bridge.metrics.latency.labels(self.method, self.era).observe(time.perf_counter() - self.started)
 
     async def respond(
         self, scope: Scope, receive: Receive, send: Send, *, json_ok: bool, sse_ok: bool, batch: bool, modern: bool
     ) -> None:
-        started = time.perf_counter()
         outcome = "ok"
         timeout = self.bridge.settings.request_timeout
         try:
@@ -352,8 +360,7 @@ class Responder:
                 with anyio.CancelScope(shield=True):
                     await self.abandon(ids, "the client went away" if outcome == "client_gone" else "timed out")
             self.exchange.close()
-            self.bridge.metrics.requests.labels(self.method, self.era, outcome).inc()
-            self.bridge.metrics.latency.labels(self.method, self.era).observe(time.perf_counter() - started)
+            self.record(outcome)
 
     async def _write(self, send: Send, *, json_ok: bool, sse_ok: bool, batch: bool, modern: bool) -> str:
         receive = self.exchange.receive
@@ -362,6 +369,7 @@ class Responder:
             body: Any = (
                 replies if batch else (replies[0] if replies else rpc.error(None, rpc.INTERNAL_ERROR, "no reply"))
             )
+            self.record(_outcome(replies))
             await send_json(send, 200, body)
             self.finished = True
             return _outcome(replies)
@@ -373,6 +381,7 @@ class Responder:
                 return "error"
         if first is not None and json_ok and rpc.is_response(first) and not self.exchange.pending:
             status = rpc.ERROR_HTTP_STATUS.get(first["error"].get("code"), 200) if modern and "error" in first else 200
+            self.record(_outcome([first]))
             await send_json(send, status, rpc.dumps(first))
             self.finished = True
             return _outcome([first])
@@ -384,6 +393,8 @@ class Responder:
             if pending is not None:
                 if rpc.is_response(pending) and "error" in pending:
                     outcome = "error"
+                if rpc.is_response(pending) and not self.exchange.pending:
+                    self.record(outcome)
                 await send({"type": "http.response.body", "body": sse_event(pending), "more_body": True})
                 pending = None
             with anyio.move_on_after(PING_INTERVAL):
@@ -393,6 +404,7 @@ class Responder:
                     break
                 continue
             await send({"type": "http.response.body", "body": PING, "more_body": True})
+        self.record(outcome)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         self.finished = True
         return outcome

@@ -1,0 +1,54 @@
+"""A minimal raw streamable-HTTP client, for what the SDK client deliberately never sends."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+ACCEPT = {"Accept": "application/json, text/event-stream"}
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "raw-test", "version": "1"},
+}
+
+
+def messages_of(response: httpx.Response) -> list[dict[str, Any]]:
+    """The JSON-RPC messages in a response, whether it came as JSON or as SSE."""
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        return [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+    body = response.json()
+    return body if isinstance(body, list) else [body]
+
+
+def initialize(client: httpx.Client, url: str, version: str = "2025-11-25") -> str:
+    response = client.post(
+        url,
+        headers=ACCEPT,
+        json={
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+        },
+    )
+    assert response.status_code == 200, response.text
+    session = response.headers["mcp-session-id"]
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert client.post(url, headers={**ACCEPT, "Mcp-Session-Id": session}, json=note).status_code == 202
+    return session
+
+
+def call(client: httpx.Client, url: str, session: str, method: str, params: Any = None, rid: Any = 1) -> httpx.Response:
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
+    if params is not None:
+        body["params"] = params
+    return client.post(url, headers={**ACCEPT, "Mcp-Session-Id": session}, json=body)
+
+
+def modern_call(client: httpx.Client, url: str, method: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    body = {"jsonrpc": "2.0", "id": 7, "method": method, "params": {**(params or {}), "_meta": MODERN_META}}
+    headers = {**ACCEPT, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
+    return client.post(url, headers=headers, json=body)
