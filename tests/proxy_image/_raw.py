@@ -51,4 +51,8 @@ def call(client: httpx.Client, url: str, session: str, method: str, params: Any 
 def modern_call(client: httpx.Client, url: str, method: str, params: dict[str, Any] | None = None) -> httpx.Response:
     body = {"jsonrpc": "2.0", "id": 7, "method": method, "params": {**(params or {}), "_meta": MODERN_META}}
     headers = {**ACCEPT, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
+    # 2026-07-28 mirrors the tool, prompt or resource a request names in a header, and servers check it.
+    named = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}.get(method)
+    if named and params and named in params:
+        headers["Mcp-Name"] = str(params[named])
     return client.post(url, headers=headers, json=body)

@@ -20,9 +20,13 @@ from mcp_bridge.pool import Deliver, PooledChild, StatelessPool, Unavailable
 from mcp_bridge.session import PooledSession, ProcessSession, Session
 from mcp_bridge.sessionid import new_session_id
 from mcp_bridge.settings import BridgeSettings, child_environment
+from mcp_bridge.translate import modern_envelope_request
 
 logger = logging.getLogger("mcp_bridge")
 
+# How long a tools/list answer is trusted for header validation, and how many pages are read at most.
+_SCHEMA_TTL = 30.0
+_SCHEMA_PAGES = 100
 # A session process that exits this soon after starting counts towards the crash-loop backoff.
 _QUICK_EXIT = 5.0
 
@@ -75,6 +79,8 @@ class Bridge:
         self._counter = 0
         # Set once a session's `initialize` is refused by a server that speaks only 2026-07-28.
         self._no_handshake = False
+        self._tool_schemas: dict[str, Any] = {}
+        self._tool_schemas_at = -1e9
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -309,6 +315,28 @@ class Bridge:
             if not pool.ready.is_set():
                 raise Unavailable(pool.last_error or "the MCP server did not become ready in time")
         return pool
+
+    async def tool_schema(self, name: str) -> Any:
+        """A tool's input schema from the server's own tools/list (kept briefly), or None if it has no such tool."""
+        fresh = time.monotonic() - self._tool_schemas_at < _SCHEMA_TTL
+        if name not in self._tool_schemas and not fresh:
+            pool = await self._ready_pool()
+            found: dict[str, Any] = {}
+            cursor: Any = None
+            for _ in range(_SCHEMA_PAGES):
+                child = min(pool.children, key=lambda c: len(c.calls))
+                params = {"cursor": cursor} if cursor else None
+                reply = await child.ask(
+                    modern_envelope_request("tools", "tools/list", params), self.settings.start_timeout
+                )
+                page = reply.get("result") if isinstance(reply.get("result"), dict) else {}
+                assert isinstance(page, dict)
+                found.update({t["name"]: t.get("inputSchema") for t in page.get("tools", []) if isinstance(t, dict)})
+                cursor = page.get("nextCursor")
+                if not isinstance(cursor, str):
+                    break
+            self._tool_schemas, self._tool_schemas_at = found, time.monotonic()
+        return self._tool_schemas.get(name)
 
     def background(self, func: Any, *args: Any) -> None:
         assert self._tg is not None

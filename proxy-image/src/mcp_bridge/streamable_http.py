@@ -15,6 +15,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+from mcp.shared.inbound import (
+    InboundLadderRejection,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+    validate_mcp_param_headers,
+)
 from starlette.types import Receive, Scope, Send
 
 from mcp_bridge import jsonrpc as rpc
@@ -122,6 +128,13 @@ class StreamableHTTP:
             raise HttpError(406, rpc.INVALID_REQUEST, "Not Acceptable: accept application/json or text/event-stream")
         messages, batch, body = await read_messages(scope, receive, self.settings.max_body_bytes)
         requests = [m for m in messages if rpc.is_request(m)]
+        modern_header = header(scope, b"mcp-protocol-version") in rpc.MODERN_VERSIONS
+        if modern_header and any(m["method"] == "initialize" for m in requests):
+            raise HttpError(
+                404,
+                rpc.METHOD_NOT_FOUND,
+                "initialize does not exist in 2026-07-28: send each request with its per-request envelope",
+            )
         if any(m["method"] == "initialize" for m in requests):
             if session_id is not None or len(messages) > 1:
                 raise HttpError(400, rpc.INVALID_REQUEST, "initialize must be sent alone and without Mcp-Session-Id")
@@ -198,6 +211,8 @@ class StreamableHTTP:
             await send_empty(send, 202)  # no client-to-server notifications exist in 2026-07-28; accept and drop
             return
         rejection = _envelope_rejection(msg, scope)
+        if rejection is None and msg["method"] == "tools/call":
+            rejection = await self._param_header_rejection(msg, scope)
         if rejection is not None:
             await send_json(send, rpc.ERROR_HTTP_STATUS.get(rejection["error"]["code"], 400), rejection)
             return
@@ -214,6 +229,25 @@ class StreamableHTTP:
 
         await Responder(self.bridge, exchange, abandon, "stateless", str(msg["method"])).respond(
             scope, receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=False, modern=True
+        )
+
+    async def _param_header_rejection(self, msg: Message, scope: Scope) -> Message | None:
+        """`Mcp-Param-*` headers checked against the tool's `x-mcp-header` arguments, as an SDK server would."""
+        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+        assert isinstance(params, dict)
+        arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+        assert isinstance(arguments, dict)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if not arguments and not any(k.startswith("mcp-param-") for k in headers):
+            return None
+        name = params.get("name")
+        try:
+            schema = await self.bridge.tool_schema(name) if isinstance(name, str) else None
+        except Unavailable:
+            return None  # validation never blocks a call the server itself can judge
+        rejection = validate_mcp_param_headers(schema, arguments, headers) if schema is not None else None
+        return (
+            None if rejection is None else rpc.error(msg.get("id"), rejection.code, rejection.message, rejection.data)
         )
 
     # ---- GET and DELETE -----------------------------------------------------------------------------
@@ -255,24 +289,17 @@ class StreamableHTTP:
 
 
 def _envelope_rejection(msg: Message, scope: Scope) -> Message | None:
-    """The per-request checks of 2026-07-28 that a stdio server cannot make: headers against the body."""
-    version = rpc.envelope_version(msg)
-    meta = rpc.meta(msg) or {}
-    if version is None or rpc.CLIENT_CAPABILITIES_KEY not in meta:
-        return rpc.error(
-            msg.get("id"),
-            rpc.INVALID_PARAMS,
-            f"params._meta must carry {rpc.PROTOCOL_VERSION_KEY!r} and {rpc.CLIENT_CAPABILITIES_KEY!r}",
-        )
-    version_header = header(scope, b"mcp-protocol-version")
-    if version_header is not None and version_header != version:
-        return rpc.error(msg.get("id"), rpc.HEADER_MISMATCH, "MCP-Protocol-Version header does not match params._meta")
-    method_header = header(scope, b"mcp-method")
-    if method_header is not None and method_header != msg.get("method"):
-        return rpc.error(msg.get("id"), rpc.HEADER_MISMATCH, "Mcp-Method header does not match the request method")
-    if version not in rpc.MODERN_VERSIONS:
-        data = {"supported": list(rpc.MODERN_VERSIONS), "requested": version}
-        return rpc.error(msg.get("id"), rpc.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", data)
+    """The per-request checks of 2026-07-28 that a stdio server cannot make: envelope and headers against the body.
+
+    The SDK's own validation ladder decides, so the bridge rejects exactly what an SDK server would.
+    """
+    pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+    duplicated = find_duplicated_routing_header(pairs)
+    if duplicated is not None:
+        return rpc.error(msg.get("id"), rpc.HEADER_MISMATCH, f"{duplicated} header appears more than once")
+    verdict = classify_inbound_request(msg, headers=dict(pairs))
+    if isinstance(verdict, InboundLadderRejection):
+        return rpc.error(msg.get("id"), verdict.code, verdict.message, verdict.data)
     return None
 
 
