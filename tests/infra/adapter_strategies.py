@@ -39,7 +39,7 @@ server_env = st.one_of(
 
 @st.composite
 def adapter_specs(draw: st.DrawFn, name: st.SearchStrategy[str] = adapter_names) -> AdapterSpec:
-    env = draw(server_env)
+    env = dict(draw(server_env))  # a copy: st.just({}) hands out the same dict every time
     env |= draw(st.dictionaries(env_names, env_values, max_size=5))
     env |= draw(st.dictionaries(secret_names, env_values, max_size=2))
     return AdapterSpec(

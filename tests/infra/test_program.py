@@ -1,0 +1,134 @@
+"""The platform program: namespaces, control plane, and the declared adapters, under mocks and the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from mcp_infra.adapters_file import load_adapters
+from mcp_infra.platform.config import ControlPlaneConfig
+from mcp_infra.platform.control_plane import control_plane, namespaces
+from mcp_infra.platform.program import deploy_platform, read_adapters
+from mcp_infra.settings import AzureSettings, PlatformSettings
+from mcp_policies import evaluate
+from pulumi_mocks import Recorder, RecordingMonitor
+
+ROOT = Path(__file__).parents[2]
+SETTINGS = PlatformSettings(azure=AzureSettings(subscription_id="0000"))
+
+
+def run(database_url: str | None = None) -> Recorder:
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, preview=False, monitor=RecordingMonitor(recorder))
+    adapters = read_adapters(["docs/examples/*.json"], ROOT)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        exports = deploy_platform(SETTINGS, adapters, ControlPlaneConfig(), database_url)
+        return pulumi.Output.from_input(exports["adapters"]).apply(lambda e: e)
+
+    program()
+    return recorder
+
+
+def test_the_platform_deploys_namespaces_control_plane_and_every_declared_adapter() -> None:
+    recorder = run()
+    namespaces_ = {r.name for r in recorder.by_type("Namespace")}
+    assert namespaces_ == {"mcp-adapters", "mcp-system"}
+    adapters = {r.name for r in recorder.by_type("McpAdapter")}
+    assert adapters == {"ado-remote", "azure-remote", "foundry-remote", "internal-mcp"}
+    fence = {r.urn for r in recorder.by_type("NetworkPolicy") if r.name == "platform.default-deny"}
+    fence |= {r.urn for r in recorder.by_type("Namespace") if r.name == "mcp-adapters"}
+    assert len(fence) == 2
+    for adapter in recorder.by_type("McpAdapter"):
+        assert fence <= set(adapter.dependencies), f"{adapter.name} does not wait for its namespace and default-deny"
+    deployment = recorder.one("Deployment").inputs
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}, "SQLite on a volume: never two pods"
+    assert recorder.one("PersistentVolumeClaim")
+    binding = recorder.one("RoleBinding").inputs
+    assert binding["metadata"]["namespace"] == "mcp-adapters"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "mcp-adapters", "namespace": "mcp-system"}]
+
+
+def test_a_database_url_becomes_a_secret_not_plain_env() -> None:
+    recorder = run("postgresql://u:pw@db/mcp")
+    assert not recorder.by_type("PersistentVolumeClaim")
+    container = recorder.one("Deployment").inputs["spec"]["template"]["spec"]["containers"][0]
+    database = next(e for e in container["env"] if e["name"] == "DATABASE_URL")
+    assert "secretKeyRef" in database["valueFrom"]
+    assert "pw@db" not in repr(recorder.one("Deployment").inputs)
+
+
+def test_the_control_plane_can_manage_exactly_what_adapters_are_made_of() -> None:
+    (role,) = [r for r in control_plane(SETTINGS, ControlPlaneConfig(), None) if r.kind == "Role"]
+    granted = {res for rule in role.inputs["rules"] for res in rule["resources"] if "create" in rule["verbs"]}
+    assert granted == {
+        "serviceaccounts",
+        "services",
+        "secrets",
+        "statefulsets",
+        "networkpolicies",
+        "ingresses",
+        "poddisruptionbudgets",
+    }
+    assert not any("roles" in r or "rolebindings" in r for r in granted), "no privilege escalation through RBAC"
+
+
+def test_the_platform_objects_pass_the_pack() -> None:
+    resources = [*namespaces(SETTINGS), *control_plane(SETTINGS, ControlPlaneConfig(), None)]
+    assert evaluate(resources) == []
+
+
+def test_adapters_files_that_match_nothing_or_collide_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="matches no file"):
+        read_adapters(["nothing/*.yaml"], tmp_path)
+    (tmp_path / "a.json").write_text((ROOT / "docs/examples/internal-mcp.json").read_text())
+    (tmp_path / "b.json").write_text((ROOT / "docs/examples/internal-mcp.json").read_text())
+    with pytest.raises(ValueError, match="defined in both"):
+        read_adapters(["*.json"], tmp_path)
+
+
+def test_the_example_stack_config_is_valid_platform_settings() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    settings = PlatformSettings.model_validate(config["mcp-adapters:platform"])
+    ControlPlaneConfig.model_validate(config["mcp-adapters:controlPlane"])
+    from mcp_policies import PolicyConfig
+    from mcp_policies.trusted import check_trusted
+
+    for path in sorted((ROOT / "docs/examples").glob("*.json")):
+        spec = load_adapters(path)[0]
+        assert check_trusted(spec, settings.trusted_servers) == [], path.name
+    assert PolicyConfig.from_settings(settings).allowed_registries == ["contoso.azurecr.io/mcp"]
+
+
+@pytest.mark.pulumi_cli
+@pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI on PATH")
+def test_pulumi_previews_the_platform_program(tmp_path: Path) -> None:
+    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{tmp_path}", "PULUMI_CONFIG_PASSPHRASE": "test"}
+    subprocess.run(["pulumi", "stack", "init", "preview-test", "--non-interactive"], cwd=ROOT, env=env, check=True)
+    for key, value in [
+        ("mcp-adapters:adaptersFiles[0]", "docs/examples/*.json"),
+        ("mcp-adapters:platform.azure.oidcIssuerUrl", "https://oidc.example/issuer/"),
+    ]:
+        subprocess.run(
+            ["pulumi", "config", "set", "--path", key, value, "--stack", "preview-test"], cwd=ROOT, env=env, check=True
+        )
+    result = subprocess.run(
+        ["pulumi", "preview", "--stack", "preview-test", "--non-interactive", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for adapter in ("ado-remote", "azure-remote", "foundry-remote", "internal-mcp"):
+        assert f"McpAdapter::{adapter}" in result.stdout
