@@ -29,6 +29,8 @@ async def serve(app: ASGIApp, *, certfile: Path | None = None, keyfile: Path | N
         lifespan="auto",
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
+        # Clients that keep a connection open (a `requests` session after an error) must not stall the test.
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
@@ -54,7 +56,11 @@ async def _json(send: Send, status: int, body: Any, headers: list[tuple[bytes, b
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), *(headers or [])],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": data})

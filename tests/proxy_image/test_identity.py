@@ -68,7 +68,7 @@ async def test_a_failed_refresh_keeps_using_the_still_valid_token() -> None:
 
 async def test_no_token_at_all_is_an_error_that_says_why() -> None:
     tokens = TokenProvider(SCOPE, settings(), FakeCredential(failures=1))
-    with pytest.raises(TokenUnavailable, match="no workload identity token for scope .* RuntimeError: AADSTS70021"):
+    with pytest.raises(TokenUnavailable, match=r"no workload identity token for scope .* RuntimeError: AADSTS70021"):
         await tokens.token()
 
 

@@ -90,6 +90,8 @@ class Forwarder:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self.tokens is not None:
+            await self.tokens.aclose()
 
     def start_draining(self) -> None:
         """Stop taking standing streams and end the open ones, so in-flight requests can finish."""

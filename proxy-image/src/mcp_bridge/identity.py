@@ -34,6 +34,8 @@ class TokenUnavailable(Exception):
 def make_credential(environ: Mapping[str, str]) -> Credential:
     from azure.identity import DefaultAzureCredential, WorkloadIdentityCredential
 
+    # azure-core logs every request and response at INFO; the bridge logs what matters itself.
+    logging.getLogger("azure").setLevel(max(logging.WARNING, logging.getLogger("azure").getEffectiveLevel()))
     if environ.get("AZURE_FEDERATED_TOKEN_FILE"):
         return WorkloadIdentityCredential()
     return DefaultAzureCredential()
@@ -91,6 +93,12 @@ class TokenProvider:
             "workload identity token acquired",
             extra={"scope": self.scope, "expires_in": int(self._expires_on - time.time())},
         )
+
+    async def aclose(self) -> None:
+        """Close the credential's HTTP session (a kept-alive connection to the token endpoint)."""
+        close = getattr(self.credential, "close", None)
+        if callable(close):
+            await anyio.to_thread.run_sync(close)
 
     async def warm_up(self) -> None:
         """Get the first token, retrying with backoff: a new federated credential takes minutes to work."""
