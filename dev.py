@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap and run mcp-adapters on a fresh machine that has only Python 3.11+ and pip.
 
-    python3 dev.py serve   # set up, then run the service (SQLite, local target) on 127.0.0.1:8000
+    python3 dev.py serve   # set up, then serve the demo MCP server through mcp-bridge on 127.0.0.1:8000
     python3 dev.py test    # set up, then run lint, types and the whole test suite
 
 Everything it installs stays inside the checkout (`.venv/`, `.tools/`), except
@@ -86,9 +86,19 @@ def venv_bin(name: str) -> str:
 
 
 def cmd_serve(argv: list[str]) -> None:
+    """Until the control plane lands (issue 6), the main job is the bridge serving the demo MCP server."""
     uv = ensure_uv()
     ensure_environment(uv)
-    os.execv(venv_bin("mcp-adapters"), [venv_bin("mcp-adapters"), "serve", *argv])
+    env = {
+        "HOST": "127.0.0.1",
+        "PORT": "8000",
+        "MCP_BRIDGE_LOG_FORMAT": "text",
+        **os.environ,
+        "MCP_COMMAND": venv_bin("python"),
+        "MCP_ARGS": str(ROOT / "tests" / "servers" / "everything.py"),
+    }
+    log(f"serving the demo MCP server at http://{env['HOST']}:{env['PORT']}/mcp (Ctrl-C stops)")
+    os.execve(venv_bin("mcp-bridge"), [venv_bin("mcp-bridge"), *argv], env)  # noqa: S606 - no shell, on purpose
 
 
 def cmd_test(argv: list[str]) -> None:
@@ -112,7 +122,7 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain itself on an older Python
         sys.exit("mcp-adapters needs Python 3.11 or newer")
     COMMANDS[sys.argv[1]](sys.argv[2:])
 

@@ -296,3 +296,10 @@ def test_startup_refuses_a_configuration_that_cannot_work() -> None:
     )
     assert quotes.returncode == 2
     assert "MCP_ARGS" in quotes.stderr
+
+
+def test_allowed_hosts_admit_a_wildcard_of_replica_names(start_bridge: Any) -> None:
+    bridge = start_bridge("dual", MCP_BRIDGE_ALLOWED_HOSTS="*.demo-peers.adapters.svc.cluster.local")
+    peer = httpx.get(f"{bridge.base}/readyz", headers={"Host": "demo-1.demo-peers.adapters.svc.cluster.local:8000"})
+    assert peer.status_code == 200
+    assert httpx.get(f"{bridge.base}/readyz", headers={"Host": "evil.example"}).status_code == 403

@@ -52,7 +52,7 @@ class HostOriginGuard:
             await self.app(scope, receive, send)
             return
         host = _hostname(header(scope, b"host") or "")
-        if not self.any_host and host not in self.hosts:
+        if not self.any_host and not self._host_allowed(host):
             await self._refuse(send, f"Host {host!r} is not allowed (MCP_BRIDGE_ALLOWED_HOSTS)")
             return
         origin = header(scope, b"origin")
@@ -61,6 +61,10 @@ class HostOriginGuard:
             return
         await self.app(scope, receive, send)
 
+    def _host_allowed(self, host: str) -> bool:
+        # `*.peers.ns.svc.cluster.local` admits one or more labels in front of the suffix (the replicas' names).
+        return host in self.hosts or any(p.startswith("*.") and host.endswith(p[1:]) for p in self.hosts)
+
     def _origin_allowed(self, origin: str, host: str) -> bool:
         origin = origin.strip().lower().rstrip("/")
         if "*" in self.origins or origin in self.origins:
@@ -68,7 +72,7 @@ class HostOriginGuard:
         origin_host = urlsplit(origin).hostname or ""
         if self.any_host:
             return origin_host == host
-        return origin_host in self.hosts
+        return self._host_allowed(origin_host)
 
     async def _refuse(self, send: Send, message: str) -> None:
         await send_json(send, 403, rpc.error(None, rpc.INVALID_REQUEST, f"Forbidden: {message}"))
