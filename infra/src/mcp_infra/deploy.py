@@ -117,4 +117,5 @@ def _lookup(lookup: Lookup, parent: pulumi.Resource | None) -> pulumi.Output[Any
         opts=pulumi.InvokeOptions(parent=parent),
     )
     first, *rest = lookup.output.split(".")
-    return cluster.apply(lambda found: _dig(getattr(found, snake(first)), rest))
+    resolved: pulumi.Output[Any] = cluster.apply(lambda found: _dig(getattr(found, snake(first)), rest))
+    return resolved
