@@ -23,8 +23,9 @@ def messages_of(response: httpx.Response) -> list[dict[str, Any]]:
     return body if isinstance(body, list) else [body]
 
 
-def initialize(client: httpx.Client, url: str, version: str = "2025-11-25") -> str:
-    response = client.post(
+def post_initialize(client: httpx.Client, url: str, version: str = "2025-11-25") -> httpx.Response:
+    """Send `initialize` and return the raw answer (which may be a refusal)."""
+    return client.post(
         url,
         headers=ACCEPT,
         json={
@@ -34,6 +35,10 @@ def initialize(client: httpx.Client, url: str, version: str = "2025-11-25") -> s
             "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
         },
     )
+
+
+def initialize(client: httpx.Client, url: str, version: str = "2025-11-25") -> str:
+    response = post_initialize(client, url, version)
     assert response.status_code == 200, response.text
     session = response.headers["mcp-session-id"]
     note = {"jsonrpc": "2.0", "method": "notifications/initialized"}

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 from tests.conftest import VENV_BIN
-from tests.proxy_image._raw import ACCEPT, call, initialize, messages_of, modern_call
+from tests.proxy_image._raw import ACCEPT, call, initialize, messages_of, modern_call, post_initialize
 from tests.proxy_image.conftest import children_of, process_alive
 
 pytestmark = pytest.mark.anyio
@@ -94,20 +94,7 @@ def test_session_limit_is_a_clear_503(start_bridge: Any) -> None:
     bridge = start_bridge("dual", MCP_BRIDGE_MAX_SESSIONS="1")
     with httpx.Client(timeout=20) as client:
         initialize(client, bridge.url)
-        refused = client.post(
-            bridge.url,
-            headers=ACCEPT,
-            json={
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "x", "version": "1"},
-                },
-            },
-        )
+        refused = post_initialize(client, bridge.url)
     assert refused.status_code == 503
     assert "MCP_BRIDGE_MAX_SESSIONS" in refused.json()["error"]["message"]
     assert refused.headers["retry-after"]
@@ -149,20 +136,7 @@ def test_a_server_that_cannot_start_keeps_the_bridge_unready_and_backs_off(start
     state = bridge.wait_ready(expect=503).json()
     assert state["ready"] is False
     with httpx.Client(timeout=30) as client:
-        first = client.post(
-            bridge.url,
-            headers=ACCEPT,
-            json={
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "x", "version": "1"},
-                },
-            },
-        )
+        first = post_initialize(client, bridge.url)
     assert first.status_code == 503
     assert first.json()["error"]["message"]
     restarts = [e for e in log_entries(bridge) if e["message"] == "restarting the shared server process"]
