@@ -1,1 +1,3 @@
 """The mcp-adapters control plane."""
+
+__version__ = "0.1.0"

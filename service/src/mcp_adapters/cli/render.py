@@ -1,4 +1,4 @@
-"""`mcp-adapters`: the command line. Today it holds `render`; the service commands arrive with issue 6."""
+"""`mcp-adapters render`: every object the adapters in a file would deploy, for review (no service needed)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,7 @@ from mcp_infra.render import render_documents
 from mcp_infra.settings import PlatformSettings
 from pydantic import ValidationError
 
-app = typer.Typer(no_args_is_help=True, help="Run MCP servers for your users as a platform.")
 
-
-@app.callback()
-def main() -> None:
-    """mcp-adapters command line."""
-
-
-@app.command()
 def render(
     file: Annotated[Path, typer.Option("-f", "--file", help="Adapters file (JSON or YAML; one or many adapters).")],
     output: Annotated[str, typer.Option("-o", "--output", help="yaml or json")] = "yaml",

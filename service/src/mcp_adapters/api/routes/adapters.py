@@ -1,0 +1,121 @@
+"""`/adapters`: record desired state and answer at once; the reconciler does the rest."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, Body, Path, Query, Response, status
+from mcp_infra.spec import ADAPTER_NAME_PATTERN, AdapterSpec
+
+from mcp_adapters import preview as previews
+from mcp_adapters.admission import admit
+from mcp_adapters.api.deps import CurrentIdentity, PermissionsDep, RuntimeDep, StoreDep
+from mcp_adapters.errors import Conflict, ValidationFailed
+from mcp_adapters.models import Adapter, Preview, Problem
+from mcp_adapters.views import adapter_view
+
+router = APIRouter(prefix="/adapters", tags=["adapters"])
+
+AdapterName = Annotated[
+    str, Path(min_length=1, max_length=63, pattern=ADAPTER_NAME_PATTERN, description="The adapter's name (DNS label).")
+]
+DryRun = Annotated[
+    bool,
+    Query(
+        alias="dryRun",
+        description="Preview only: return the planned resources and policy findings, change nothing.",
+    ),
+]
+SpecBody = Annotated[AdapterSpec, Body(description="The adapter (camelCase; server-managed fields are refused).")]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (400, 401, 403, 404, 409, 413, 422)
+}
+
+
+def _with_operation(store: Any, row: Any) -> Adapter:
+    return adapter_view(row, store.operation(row.last_operation_id))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Adapter | Preview,
+    responses={**PROBLEMS, 200: {"model": Preview, "description": "Preview (dryRun=true)"}},
+    summary="Create an adapter (or preview it with dryRun=true)",
+)
+async def create_adapter(
+    spec: SpecBody, who: CurrentIdentity, runtime: RuntimeDep, response: Response, dry_run: DryRun = False
+) -> Adapter | Preview:
+    admit(spec, runtime.settings)
+    runtime.permissions.require_workload_identity(who, spec)
+    store = runtime.store
+    if dry_run:
+        existing = await run_sync(store.get, spec.name)
+        if existing is not None and (existing.deletion_requested or runtime.permissions.can_read(who, existing)):
+            raise Conflict(
+                f"adapter {spec.name!r} already exists: preview a change with PUT /adapters/{spec.name}?dryRun=true"
+            )
+        response.status_code = status.HTTP_200_OK
+        return await previews.preview(spec, "create", runtime.target, runtime.settings)
+    row = await run_sync(store.create, spec, who.user_id)
+    runtime.reconciler.wake()
+    response.headers["Location"] = f"/adapters/{row.name}"
+    return adapter_view(row, None)
+
+
+@router.get("", response_model=list[Adapter], summary="List the adapters the caller may see")
+async def list_adapters(who: CurrentIdentity, store: StoreDep, permissions: PermissionsDep) -> list[Adapter]:
+    rows = await run_sync(store.all)
+    visible = [row for row in rows if permissions.can_read(who, row)]
+    return [await run_sync(_with_operation, store, row) for row in visible]
+
+
+@router.get("/{name}", response_model=Adapter, responses=PROBLEMS, summary="Get one adapter")
+async def get_adapter(name: AdapterName, who: CurrentIdentity, store: StoreDep, permissions: PermissionsDep) -> Adapter:
+    row = permissions.require_read(who, await run_sync(store.get, name), name)
+    return await run_sync(_with_operation, store, row)
+
+
+@router.put(
+    "/{name}",
+    response_model=Adapter | Preview,
+    responses={**PROBLEMS, 200: {"description": "The adapter, or its preview with dryRun=true"}},
+    summary="Replace an adapter's spec (generation moves when it changes)",
+)
+async def replace_adapter(
+    name: AdapterName, spec: SpecBody, who: CurrentIdentity, runtime: RuntimeDep, dry_run: DryRun = False
+) -> Adapter | Preview:
+    if spec.name != name:
+        raise ValidationFailed(
+            f"the body names adapter {spec.name!r} but the path names {name!r}",
+            errors=[{"field": "name", "message": f"must be {name!r} (adapters cannot be renamed)"}],
+        )
+    store, permissions = runtime.store, runtime.permissions
+    row = permissions.require_change(who, await run_sync(store.get, name), name)
+    admit(spec, runtime.settings)
+    permissions.require_workload_identity(who, spec)
+    if dry_run:
+        merged = store.merge_redacted(spec, row)
+        change: Literal["update", "none"] = "none" if store.opened_spec(row) == merged else "update"
+        return await previews.preview(merged, change, runtime.target, runtime.settings)
+    row, changed = await run_sync(store.replace, spec)
+    if changed:
+        runtime.reconciler.wake()
+    return await run_sync(_with_operation, store, row)
+
+
+@router.delete(
+    "/{name}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Adapter,
+    responses=PROBLEMS,
+    summary="Delete an adapter (202; it is gone once its replicas are stopped)",
+)
+async def delete_adapter(name: AdapterName, who: CurrentIdentity, runtime: RuntimeDep) -> Adapter:
+    store = runtime.store
+    runtime.permissions.require_change(who, await run_sync(store.get, name), name)
+    row = await run_sync(store.request_deletion, name)
+    runtime.reconciler.wake()
+    return await run_sync(_with_operation, store, row)

@@ -1,0 +1,54 @@
+"""`/healthz` (the process answers), `/readyz` (database reachable, reconciler running), `/metrics`."""
+
+from __future__ import annotations
+
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
+
+from mcp_adapters import metrics
+from mcp_adapters.api.deps import RuntimeDep
+from mcp_adapters.db.tables import AdapterRow
+from mcp_adapters.errors import Unavailable
+from mcp_adapters.models import Phase
+from mcp_adapters.runtime import Runtime
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _database_ok(runtime: Runtime) -> bool:
+    try:
+        with runtime.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+@router.get("/readyz", summary="Readiness: database reachable and reconciler running")
+async def readyz(runtime: RuntimeDep) -> dict[str, str]:
+    if not await run_sync(_database_ok, runtime):
+        raise Unavailable("the database does not answer", headers={"Retry-After": "5"})
+    if not runtime.reconciling:
+        raise Unavailable("the reconciler is not running", headers={"Retry-After": "5"})
+    return {"status": "ready", "target": runtime.target.name, "auth": runtime.auth.mode}
+
+
+def _phase_counts(runtime: Runtime) -> dict[str, int]:
+    with runtime.store.sessions() as session:
+        rows = session.execute(select(AdapterRow.phase, func.count()).group_by(AdapterRow.phase)).all()
+    return {str(phase): int(count) for phase, count in rows}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def prometheus(runtime: RuntimeDep) -> Response:
+    counts = await run_sync(_phase_counts, runtime)
+    for phase in Phase:
+        metrics.ADAPTERS.labels(phase.value).set(counts.get(phase.value, 0))
+    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

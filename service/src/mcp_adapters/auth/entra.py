@@ -1,0 +1,79 @@
+"""Entra ID (OIDC) bearer tokens: issuer, audience, RS256 signature from the tenant's JWKS, expiry with leeway.
+
+Signing keys are cached and re-fetched when a token names a key id the cache
+does not know (key rotation), at most once per `jwks_cache_seconds` otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+import jwt
+from starlette.requests import HTTPConnection
+
+from mcp_adapters.auth.identity import Identity
+from mcp_adapters.errors import Unauthenticated
+from mcp_adapters.settings import Settings
+
+_LOGIN = "https://login.microsoftonline.com"
+
+
+class EntraAuthenticator:
+    mode = "entra"
+
+    def __init__(self, settings: Settings) -> None:
+        tenant = settings.entra_tenant_id
+        self.issuers = settings.entra_issuers or [f"{_LOGIN}/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/"]
+        self.audiences = list(settings.entra_audiences)
+        self.leeway = settings.jwt_leeway_seconds
+        jwks_url = settings.entra_jwks_url or f"{_LOGIN}/{tenant}/discovery/v2.0/keys"
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=settings.jwks_cache_seconds, timeout=10)
+        self._challenge = f'Bearer realm="mcp-adapters", resource="{self.audiences[0] if self.audiences else ""}"'
+
+    async def authenticate(self, request: HTTPConnection) -> Identity:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise self._refuse("a bearer token is required (Authorization: Bearer <Entra ID access token>)", None)
+        claims = await anyio.to_thread.run_sync(self._verify, token.strip())
+        user = claims.get("oid") or claims.get("sub")
+        if not isinstance(user, str) or not user:
+            raise self._refuse("the token names no user (oid or sub claim)", "invalid_token")
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list):
+            roles = []
+        return Identity(user, frozenset(str(r) for r in roles))
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=["RS256"],
+                audience=self.audiences,
+                issuer=self.issuers,
+                leeway=self.leeway,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise self._refuse("the token has expired", "invalid_token") from None
+        except jwt.PyJWKClientConnectionError:
+            raise self._refuse(
+                "the signing keys cannot be fetched right now; try again", "temporarily_unavailable"
+            ) from None
+        except jwt.InvalidAudienceError:
+            raise self._refuse("the token is for another audience", "invalid_token") from None
+        except jwt.InvalidIssuerError:
+            raise self._refuse("the token comes from an issuer this service does not trust", "invalid_token") from None
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise self._refuse(f"the token is not valid: {type(exc).__name__}", "invalid_token") from None
+        return claims
+
+    def _refuse(self, detail: str, error: str | None) -> Unauthenticated:
+        challenge = self._challenge + (f', error="{error}"' if error else "")
+        return Unauthenticated(detail, headers={"WWW-Authenticate": challenge})
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,42 @@
+"""`mcp-adapters serve`: the control plane on 127.0.0.1:8000 unless told otherwise."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from mcp_adapters.errors import ConfigurationError
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
+) -> None:
+    """Run the control plane: the API, the reconciler and the data plane."""
+    from mcp_adapters.api.main import create_app
+    from mcp_adapters.settings import Settings
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        app = create_app(settings)
+    except ValidationError as exc:
+        typer.echo(f"mcp-adapters: invalid settings:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    except ConfigurationError as exc:
+        typer.echo(f"mcp-adapters: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"mcp-adapters listening on http://{settings.host}:{settings.port} (API docs at /docs)", err=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=30,
+    )

@@ -1,0 +1,84 @@
+"""Preview (`?dryRun=true`): what a create or update would run and create, with the policy findings.
+
+Uses the same pure render and policy rules as `pulumi up` and the CrossGuard
+pack, so what is reviewed here is what the platform would deploy.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from mcp_infra.spec import AdapterSpec
+
+from mcp_adapters.errors import ConfigurationError, NotImplementedYet
+from mcp_adapters.models import REDACTED, PlannedResource, Preview, PreviewFinding
+from mcp_adapters.settings import Settings
+from mcp_adapters.targets.base import Target, UnsupportedSpec
+
+
+def platform_settings(settings: Settings) -> Any:
+    from mcp_infra.settings import PlatformSettings
+
+    base = PlatformSettings()
+    if settings.platform_settings_file is not None:
+        import yaml
+
+        try:
+            base = PlatformSettings.model_validate(yaml.safe_load(settings.platform_settings_file.read_text()))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"MCP_ADAPTERS_PLATFORM_SETTINGS_FILE: {exc}") from exc
+    update: dict[str, Any] = {"min_replicas": settings.min_replicas, "max_replicas": settings.max_replicas}
+    if settings.resolved_trusted_servers is not None:
+        update["trusted_servers"] = settings.resolved_trusted_servers
+    return base.model_copy(update=update)
+
+
+def _plain(value: Any) -> Any:
+    # Refs, lookups and secrets print as `${...}` / `<redacted>`; everything else is JSON already.
+    return json.loads(json.dumps(value, default=str))
+
+
+async def preview(
+    spec: AdapterSpec, change: Literal["create", "update", "none"], target: Target, settings: Settings
+) -> Preview:
+    try:
+        from mcp_infra.render import render_adapter
+        from mcp_policies import PolicyConfig, evaluate
+        from mcp_policies.trusted import check_trusted
+    except ImportError as exc:  # the render or the policies are not installed
+        raise NotImplementedYet(f"preview needs the infra render and the policies ({exc.name} is missing)") from exc
+    platform = platform_settings(settings)
+    rendered = render_adapter(spec, platform)
+    findings = list(evaluate(rendered.resources, PolicyConfig.from_settings(platform)))
+    if settings.resolved_trusted_servers is not None:
+        findings += check_trusted(spec, settings.resolved_trusted_servers)
+    try:
+        resources = await target.preview(spec)
+        problems: list[PreviewFinding] = []
+    except UnsupportedSpec as exc:
+        resources = []
+        problems = [
+            PreviewFinding(
+                policy=f"target-{target.name}", enforcement="mandatory", resource=spec.name, message=exc.message
+            )
+        ]
+    views = [
+        PreviewFinding(policy=f.policy, enforcement=f.enforcement, resource=str(f.resource), message=f.message)
+        for f in findings
+    ] + problems
+    adapter = spec.to_json()
+    adapter["environmentVariables"] = {
+        k: (REDACTED if k in spec.secret_names() else v) for k, v in spec.environment_variables.items()
+    }
+    return Preview(
+        change=change,
+        allowed=not any(f.enforcement == "mandatory" for f in views),
+        target=target.name,
+        adapter=adapter,
+        resources=resources,
+        rendered=[
+            PlannedResource(type=r.type, name=r.name, inputs=_plain(r.plain_inputs())) for r in rendered.resources
+        ],
+        findings=views,
+    )

@@ -1,0 +1,225 @@
+"""The reconcile loop: claim due adapters, converge each one (one operation per adapter), record the outcome.
+
+Level-triggered: every pass applies the whole spec (the target makes that a
+no-op when nothing changed) and reads the status back, so a missed event, a
+crash or a process that died are all repaired the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from datetime import datetime, timedelta
+
+import anyio.to_thread
+
+from mcp_adapters import metrics
+from mcp_adapters.db.tables import AdapterRow, utcnow
+from mcp_adapters.models import Phase
+from mcp_adapters.reconciler.conditions import set_condition
+from mcp_adapters.reconciler.queue import Result, Work, WorkQueue
+from mcp_adapters.settings import Settings
+from mcp_adapters.store import AdapterStore
+from mcp_adapters.targets.base import Target, UnsupportedSpec
+
+logger = logging.getLogger("mcp_adapters.reconciler")
+# While replicas start, look again soon instead of holding a worker slot.
+PROGRESS_INTERVAL = timedelta(seconds=0.3)
+
+
+class OperationLogWriter:
+    """Streams an operation's progress into its record (and the service log)."""
+
+    def __init__(self, queue: WorkQueue, operation_id: int | None, adapter: str) -> None:
+        self.queue, self.operation_id, self.adapter = queue, operation_id, adapter
+        self.lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        logger.info("%s: %s", self.adapter, line)
+        self.lines.append(f"{utcnow().isoformat()} {line}\n")
+
+    async def flush(self) -> None:
+        if self.operation_id is not None and self.lines:
+            text, self.lines = "".join(self.lines), []
+            await anyio.to_thread.run_sync(self.queue.append_log, self.operation_id, text)
+
+
+class Reconciler:
+    def __init__(self, settings: Settings, store: AdapterStore, target: Target) -> None:
+        self.settings = settings
+        self.store = store
+        self.target = target
+        self.queue = WorkQueue(store.sessions, settings.replica_id, settings.lease_seconds)
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Look for work now (thread-safe: the API calls it from worker threads)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._collect_orphans()
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while not self._stopping:
+                await self._claim_and_start()
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_seconds)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, *self._active.values(), return_exceptions=True)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        await asyncio.gather(*self._active.values(), return_exceptions=True)
+        await anyio.to_thread.run_sync(self.queue.release_all)
+
+    async def _collect_orphans(self) -> None:
+        """Stop what runs for adapters that no longer exist (deleted while this service was down)."""
+        known = await anyio.to_thread.run_sync(self.queue.names)
+        for name in self.target.running() - known:
+            logger.info("stopping orphaned adapter %s", name)
+            await self.target.delete(name, OperationLogWriter(self.queue, None, name))
+
+    async def _claim_and_start(self) -> None:
+        free = self.settings.reconcile_concurrency - len(self._active)
+        if free <= 0:
+            return
+        try:
+            claimed = await anyio.to_thread.run_sync(self.queue.claim, free, set(self._active))
+        except Exception:  # the database is away: try again on the next pass
+            logger.exception("claiming work failed")
+            return
+        for work in claimed:
+            task = asyncio.create_task(self._reconcile(work))
+            self._active[work.row.name] = task
+            task.add_done_callback(functools.partial(self._done, work.row.name))
+
+    def _done(self, name: str, _task: asyncio.Task[None]) -> None:
+        self._active.pop(name, None)
+        self._wake.set()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            try:
+                await anyio.to_thread.run_sync(self.queue.renew, list(self._active))
+            except Exception:
+                logger.exception("renewing leases failed")
+
+    async def _reconcile(self, work: Work) -> None:
+        row = work.row
+        try:
+            if row.deletion_requested:
+                await self._delete(work)
+            else:
+                result = await self._apply(work)
+                await anyio.to_thread.run_sync(self.queue.finish, row, result)
+        except Exception:
+            logger.exception("reconciling %s failed unexpectedly", row.name)
+            await anyio.to_thread.run_sync(self.queue.finish, row, self._retry(row, "InternalError", "see service log"))
+
+    async def _delete(self, work: Work) -> None:
+        operation = await anyio.to_thread.run_sync(self.queue.start_operation, work.row, "delete", 1)
+        log = OperationLogWriter(self.queue, operation.id if operation else None, work.row.name)
+        with metrics.OPERATION_SECONDS.labels("delete").time():
+            await self.target.delete(work.row.name, log)
+        await log.flush()
+        await anyio.to_thread.run_sync(self.queue.remove, work.row, operation.id if operation else None)
+        metrics.OPERATIONS.labels("delete", "succeeded").inc()
+
+    async def _apply(self, work: Work) -> Result:
+        row, operation = work.row, work.operation
+        spec = self.store.opened_spec(row)
+        current = operation is not None and operation.kind == "apply" and operation.generation == row.generation
+        needs_operation = not current or (operation is not None and operation.outcome == "failed")
+        if needs_operation:
+            operation = await anyio.to_thread.run_sync(self.queue.start_operation, row, "apply", row.attempts + 1)
+        log = OperationLogWriter(self.queue, operation.id if operation else None, row.name)
+        try:
+            await self.target.apply(spec, log)
+        except UnsupportedSpec as exc:
+            await self.target.delete(row.name, log)  # nothing half-right keeps running
+            log.write(exc.message)
+            await log.flush()
+            metrics.OPERATIONS.labels("apply", "unsupported").inc()
+            return self._unsupported(row, exc)
+        except Exception as exc:
+            log.write(f"apply failed: {exc}")
+            await log.flush()
+            metrics.OPERATIONS.labels("apply", "failed").inc()
+            return self._retry(row, "ApplyFailed", str(exc))
+        await log.flush()
+        status = await self.target.status(row.name)
+        return self._observed(row, status.ready, status.desired, status.message)
+
+    def _observed(self, row: AdapterRow, ready: int, desired: int, message: str) -> Result:
+        gen = row.generation
+        conditions = set_condition(
+            row.conditions, "Reconciled", "True", "Applied", "the deployment matches the spec", gen
+        )
+        if desired and ready >= desired:
+            conditions = set_condition(conditions, "Ready", "True", "ReplicasReady", f"{ready}/{desired} ready", gen)
+            if row.phase != Phase.READY:
+                metrics.OPERATIONS.labels("apply", "succeeded").inc()
+            return Result(
+                Phase.READY,
+                conditions,
+                ready,
+                desired,
+                utcnow() + timedelta(seconds=self.settings.resync_seconds),
+                0,
+                gen,
+                "succeeded",
+                f"{ready}/{desired} replicas ready",
+            )
+        overdue = utcnow() - _not_ready_since(row) > timedelta(seconds=self.settings.local_ready_timeout)
+        reason = "ReplicasNotReady" if overdue else "ReplicasStarting"
+        conditions = set_condition(conditions, "Ready", "False", reason, message or f"{ready}/{desired} ready", gen)
+        phase = Phase.FAILED if overdue else Phase.PROVISIONING
+        return Result(phase, conditions, ready, desired, utcnow() + PROGRESS_INTERVAL, row.attempts, None)
+
+    def _unsupported(self, row: AdapterRow, exc: UnsupportedSpec) -> Result:
+        gen = row.generation
+        conditions = set_condition(row.conditions, "Reconciled", "False", exc.reason, exc.message, gen)
+        conditions = set_condition(conditions, "Ready", "False", exc.reason, exc.message, gen)
+        later = utcnow() + timedelta(seconds=self.settings.resync_seconds)
+        return Result(
+            Phase.FAILED, conditions, 0, row.replicas_desired, later, row.attempts, gen, "failed", exc.message
+        )
+
+    def _retry(self, row: AdapterRow, reason: str, message: str) -> Result:
+        attempts = row.attempts + 1
+        delay = min(self.settings.retry_max_seconds, self.settings.retry_initial_seconds * 2 ** (attempts - 1))
+        text = f"{message} (attempt {attempts}; retrying in {delay:.0f}s)"
+        conditions = set_condition(row.conditions, "Reconciled", "False", reason, text, row.generation)
+        return Result(
+            Phase.FAILED,
+            conditions,
+            0,
+            row.replicas_desired,
+            utcnow() + timedelta(seconds=delay),
+            attempts,
+            None,
+            "failed",
+            text,
+        )
+
+
+def _not_ready_since(row: AdapterRow) -> datetime:
+    """When the Ready condition last turned False (now, if it is not False)."""
+    for condition in row.conditions:
+        if condition.get("type") == "Ready" and condition.get("status") == "False":
+            try:
+                return datetime.fromisoformat(condition["lastTransitionTime"])
+            except (KeyError, ValueError):
+                break
+    return utcnow()

@@ -1,0 +1,148 @@
+"""The work queue in the database: adapters due for reconciliation, claimed with leases.
+
+A claim is a lease (`claimed_by`, `lease_expires_at`) taken in one transaction
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer). The holder
+renews it while it works; a replica that dies simply stops renewing and its
+claims expire. Every write of a result is fenced on still holding the claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
+
+
+@dataclass(frozen=True)
+class Work:
+    row: AdapterRow
+    operation: OperationRow | None
+
+
+@dataclass
+class Result:
+    phase: str
+    conditions: list[dict[str, Any]]
+    ready: int
+    desired: int
+    next_attempt_at: datetime
+    attempts: int
+    observed_generation: int | None = None
+    operation_outcome: str | None = None  # set to finish the running operation
+    operation_message: str = ""
+
+
+class WorkQueue:
+    def __init__(self, sessions: sessionmaker[Session], replica_id: str, lease_seconds: float) -> None:
+        self.sessions = sessions
+        self.replica_id = replica_id
+        self.lease = timedelta(seconds=lease_seconds)
+
+    def claim(self, limit: int, skip: set[str]) -> list[Work]:
+        now = utcnow()
+        query = (
+            select(AdapterRow)
+            .where(AdapterRow.next_attempt_at <= now)
+            .where(or_(AdapterRow.claimed_by.is_(None), AdapterRow.lease_expires_at < now))
+            .order_by(AdapterRow.next_attempt_at)
+            .limit(limit + len(skip))
+            .with_for_update(skip_locked=True)
+        )
+        claimed: list[Work] = []
+        with self.sessions.begin() as session:
+            for row in session.scalars(query):
+                if row.name in skip or len(claimed) >= limit:
+                    continue
+                row.claimed_by = self.replica_id
+                row.lease_expires_at = now + self.lease
+                operation = session.get(OperationRow, row.last_operation_id) if row.last_operation_id else None
+                claimed.append(Work(row, operation))
+        return claimed
+
+    def renew(self, names: list[str]) -> None:
+        if not names:
+            return
+        with self.sessions.begin() as session:
+            session.execute(
+                update(AdapterRow)
+                .where(AdapterRow.name.in_(names), AdapterRow.claimed_by == self.replica_id)
+                .values(lease_expires_at=utcnow() + self.lease)
+            )
+
+    def start_operation(self, row: AdapterRow, kind: str, attempt: int) -> OperationRow | None:
+        with self.sessions.begin() as session:
+            current = session.get(AdapterRow, row.name)
+            if current is None or current.claimed_by != self.replica_id:
+                return None
+            operation = OperationRow(
+                adapter=row.name,
+                kind=kind,
+                generation=row.generation,
+                attempt=attempt,
+                replica=self.replica_id,
+                started_at=utcnow(),
+                outcome="running",
+                message="",
+                log="",
+            )
+            session.add(operation)
+            session.flush()
+            current.last_operation_id = operation.id
+            return operation
+
+    def append_log(self, operation_id: int, text: str) -> None:
+        with self.sessions.begin() as session:
+            operation = session.get(OperationRow, operation_id)
+            if operation is not None:
+                operation.log = (operation.log + text)[-256 * 1024 :]
+
+    def finish(self, row: AdapterRow, result: Result) -> bool:
+        """Record the outcome and release the claim; False when the claim was lost meanwhile."""
+        with self.sessions.begin() as session:
+            current = session.get(AdapterRow, row.name, with_for_update=True)
+            if current is None or current.claimed_by != self.replica_id:
+                return False
+            changed = current.generation != row.generation or current.deletion_requested != row.deletion_requested
+            current.phase = "Deleting" if current.deletion_requested else result.phase
+            current.conditions = result.conditions
+            current.replicas_ready = result.ready
+            current.replicas_desired = result.desired
+            current.attempts = result.attempts
+            current.next_attempt_at = utcnow() if changed else result.next_attempt_at
+            if result.observed_generation is not None:
+                current.observed_generation = result.observed_generation
+            current.claimed_by = None
+            current.lease_expires_at = None
+            if result.operation_outcome and current.last_operation_id is not None:
+                operation = session.get(OperationRow, current.last_operation_id)
+                if operation is not None and operation.outcome == "running":
+                    operation.outcome = result.operation_outcome
+                    operation.message = result.operation_message
+                    operation.finished_at = utcnow()
+            return True
+
+    def remove(self, row: AdapterRow, operation_id: int | None) -> bool:
+        with self.sessions.begin() as session:
+            done = session.execute(
+                delete(AdapterRow).where(AdapterRow.name == row.name, AdapterRow.claimed_by == self.replica_id)
+            )
+            if operation_id is not None and (operation := session.get(OperationRow, operation_id)) is not None:
+                operation.outcome, operation.finished_at = "succeeded", utcnow()
+            return bool(getattr(done, "rowcount", 0))
+
+    def release_all(self) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(AdapterRow)
+                .where(AdapterRow.claimed_by == self.replica_id)
+                .values(claimed_by=None, lease_expires_at=None)
+            )
+
+    def names(self) -> set[str]:
+        with self.sessions() as session:
+            return set(session.scalars(select(AdapterRow.name)))

@@ -1,0 +1,205 @@
+"""Every setting of the control plane, read from the environment in one place.
+
+All names are `MCP_ADAPTERS_*` except `DATABASE_URL`, which follows the
+convention every PostgreSQL host and tool already uses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import sys
+import uuid
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from mcp_infra.trusted_servers import TrustedServers
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mcp_adapters.errors import ConfigurationError
+
+PREFIX = "MCP_ADAPTERS_"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]") in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _default_replica_id() -> str:
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+
+def _default_bridge() -> Path:
+    return Path(sys.executable).parent / "mcp-bridge"
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+_LIST_FIELDS = (
+    "dev_default_roles",
+    "entra_audiences",
+    "entra_issuers",
+    "workload_identity_roles",
+    "allowed_hosts",
+    "local_pass_env",
+)
+
+
+class Settings(BaseSettings):
+    """The control plane's configuration. Defaults run it for real on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", populate_by_name=True)
+
+    # Where it listens (`mcp-adapters serve` overrides these from its options).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    state_dir: Path = Path(".mcp-adapters")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", f"{PREFIX}DATABASE_URL", "database_url")
+    )
+    target: Literal["local", "kubernetes"] = "local"
+    log_level: str = "INFO"
+
+    # Identity. `auto`: development headers on loopback, Entra ID elsewhere.
+    auth_mode: Literal["auto", "development", "entra"] = "auto"
+    dev_mode_force: bool = False
+    dev_default_user: str = "dev"
+    dev_default_roles: CommaList = Field(default_factory=lambda: ["mcp.admin"])
+    entra_tenant_id: str | None = None
+    entra_audiences: CommaList = Field(default_factory=list)
+    entra_issuers: CommaList = Field(default_factory=list)
+    entra_jwks_url: str | None = None
+    jwt_leeway_seconds: float = Field(default=60.0, ge=0, le=600)
+    jwks_cache_seconds: int = Field(default=3600, ge=1)
+    admin_role: str = "mcp.admin"
+    workload_identity_roles: CommaList = Field(default_factory=lambda: ["mcp.admin"])
+    allowed_hosts: CommaList = Field(default_factory=list)
+
+    # Admission.
+    trusted_servers: TrustedServers | None = None
+    trusted_servers_file: Path | None = None
+    min_replicas: int = Field(default=1, ge=1)
+    max_replicas: int = Field(default=10, ge=1, le=100)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    platform_settings_file: Path | None = None
+
+    # Secrets at rest (a Fernet key); generated into the state dir when unset.
+    secret_key: SecretStr | None = None
+
+    # Reconciler.
+    replica_id: str = Field(default_factory=_default_replica_id)
+    reconcile_concurrency: int = Field(default=8, ge=1, le=256)
+    resync_seconds: float = Field(default=10.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    lease_seconds: float = Field(default=30.0, ge=2)
+    retry_initial_seconds: float = Field(default=1.0, gt=0)
+    retry_max_seconds: float = Field(default=60.0, gt=0)
+
+    # Local target.
+    bridge_command: Path = Field(default_factory=_default_bridge)
+    local_ready_timeout: float = Field(default=120.0, gt=0)
+    local_restart_initial_seconds: float = Field(default=0.5, gt=0)
+    local_restart_max_seconds: float = Field(default=30.0, gt=0)
+    local_stop_grace_seconds: float = Field(default=10.0, ge=0)
+    local_pass_env: CommaList = Field(
+        default_factory=lambda: [
+            "PATH",
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "TZ",
+            "TMPDIR",
+            "SSL_CERT_FILE",
+            "NODE_EXTRA_CA_CERTS",
+        ]
+    )
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+
+    # Data plane.
+    upstream_connect_timeout: float = Field(default=10.0, gt=0)
+    upstream_read_timeout: float | None = Field(default=None, gt=0)
+
+    @field_validator(*_LIST_FIELDS, mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("replica_id")
+    @classmethod
+    def _replica_id(cls, value: str) -> str:
+        return value[:128]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"MCP_ADAPTERS_MIN_REPLICAS ({self.min_replicas}) is above MAX_REPLICAS")
+        return self
+
+    @property
+    def dev_mode(self) -> bool:
+        if self.auth_mode == "development":
+            return True
+        return self.auth_mode == "auto" and is_loopback(self.host)
+
+    @cached_property
+    def resolved_trusted_servers(self) -> TrustedServers | None:
+        """The allow-list: from `TRUSTED_SERVERS` (JSON) or `TRUSTED_SERVERS_FILE` (JSON or YAML)."""
+        if self.trusted_servers is not None:
+            return self.trusted_servers
+        if self.trusted_servers_file is None:
+            return None
+        import yaml
+
+        try:
+            data = yaml.safe_load(self.trusted_servers_file.read_text(encoding="utf-8"))
+            return TrustedServers.model_validate(data)
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"MCP_ADAPTERS_TRUSTED_SERVERS_FILE: {exc}") from exc
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Plain `postgresql://` means the default driver; psycopg 3 is the one installed.
+            for prefix in ("postgresql://", "postgres://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix) :]
+            return url
+        return f"sqlite:///{(self.state_dir / 'state.db').resolve()}"
+
+    def check(self) -> None:
+        """Refuse configurations that would be unsafe to serve; the message says what to set."""
+        if self.dev_mode and not is_loopback(self.host) and not self.dev_mode_force:
+            raise ConfigurationError(
+                f"development identity headers on {self.host} would let anyone act as anyone: listen on 127.0.0.1, "
+                "configure Entra ID (MCP_ADAPTERS_ENTRA_TENANT_ID, MCP_ADAPTERS_ENTRA_AUDIENCES), "
+                "or set MCP_ADAPTERS_DEV_MODE_FORCE=true if this network is private to you"
+            )
+        if not self.dev_mode:
+            if not self.entra_audiences or not (self.entra_tenant_id or (self.entra_issuers and self.entra_jwks_url)):
+                raise ConfigurationError(
+                    "Entra ID authentication needs MCP_ADAPTERS_ENTRA_TENANT_ID (or MCP_ADAPTERS_ENTRA_ISSUERS and "
+                    "MCP_ADAPTERS_ENTRA_JWKS_URL) and MCP_ADAPTERS_ENTRA_AUDIENCES"
+                )
+            if self.resolved_trusted_servers is None:
+                raise ConfigurationError(
+                    "outside development mode the service runs only trusted servers: set MCP_ADAPTERS_TRUSTED_SERVERS "
+                    "(JSON) or MCP_ADAPTERS_TRUSTED_SERVERS_FILE"
+                )

@@ -1,0 +1,138 @@
+"""Desired state as the API records it: create, read, replace, request deletion.
+
+Every write makes the adapter due for the reconciler (`next_attempt_at = now`);
+the reconciler's own queries live in `reconciler/claims.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mcp_infra.spec import AdapterSpec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
+from mcp_adapters.errors import Conflict, NotFound
+from mcp_adapters.models import REDACTED
+from mcp_adapters.vault import Vault
+
+
+class AdapterStore:
+    def __init__(self, sessions: sessionmaker[Session], vault: Vault) -> None:
+        self.sessions = sessions
+        self.vault = vault
+
+    def get(self, name: str) -> AdapterRow | None:
+        with self.sessions() as session:
+            return session.get(AdapterRow, name)
+
+    def require(self, name: str) -> AdapterRow:
+        row = self.get(name)
+        if row is None:
+            raise NotFound(f"adapter {name!r} does not exist")
+        return row
+
+    def all(self) -> Sequence[AdapterRow]:
+        with self.sessions() as session:
+            return session.scalars(select(AdapterRow).order_by(AdapterRow.name)).all()
+
+    def operation(self, op_id: int | None) -> OperationRow | None:
+        if op_id is None:
+            return None
+        with self.sessions() as session:
+            return session.get(OperationRow, op_id)
+
+    def create(self, spec: AdapterSpec, created_by: str) -> AdapterRow:
+        now = utcnow()
+        sealed, names = self._seal(spec)
+        row = AdapterRow(
+            name=spec.name,
+            spec=sealed,
+            secret_keys=names,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+            generation=1,
+            deletion_requested=False,
+            phase="Pending",
+            observed_generation=0,
+            conditions=[],
+            replicas_desired=spec.replica_count,
+            replicas_ready=0,
+            next_attempt_at=now,
+            attempts=0,
+        )
+        try:
+            with self.sessions.begin() as session:
+                if (existing := session.get(AdapterRow, spec.name)) is not None:
+                    raise _exists(existing)
+                session.add(row)
+        except IntegrityError:
+            # Another request created it between our check and our insert.
+            raise Conflict(
+                f"adapter {spec.name!r} already exists: use PUT /adapters/{spec.name} to change it"
+            ) from None
+        return row
+
+    def replace(self, spec: AdapterSpec) -> tuple[AdapterRow, bool]:
+        """Store a new spec; the generation moves only when the spec really changed."""
+        with self.sessions.begin() as session:
+            row = session.get(AdapterRow, spec.name, with_for_update=True)
+            if row is None:
+                raise NotFound(f"adapter {spec.name!r} does not exist")
+            if row.deletion_requested:
+                raise Conflict(f"adapter {spec.name!r} is being deleted")
+            spec = self.merge_redacted(spec, row)
+            if self.opened_spec(row) == spec:
+                return row, False
+            row.spec, row.secret_keys = self._seal(spec)
+            row.generation += 1
+            row.updated_at = row.next_attempt_at = utcnow()
+            row.attempts = 0
+            row.replicas_desired = spec.replica_count
+            return row, True
+
+    def request_deletion(self, name: str) -> AdapterRow:
+        with self.sessions.begin() as session:
+            row = session.get(AdapterRow, name, with_for_update=True)
+            if row is None:
+                raise NotFound(f"adapter {name!r} does not exist")
+            if not row.deletion_requested:
+                row.deletion_requested = True
+                row.phase = "Deleting"
+                row.updated_at = row.next_attempt_at = utcnow()
+                row.attempts = 0
+            return row
+
+    def opened_spec(self, row: AdapterRow) -> AdapterSpec:
+        """The spec with secrets in the clear: only for the target, never for a response."""
+        data = dict(row.spec)
+        data["environmentVariables"] = self.vault.open(dict(data.get("environmentVariables", {})), row.secret_keys)
+        return AdapterSpec.model_validate(data)
+
+    def merge_redacted(self, spec: AdapterSpec, row: AdapterRow | None) -> AdapterSpec:
+        """A PUT that sends back `<redacted>` for a stored secret keeps the stored value,
+        so what `GET` returns can be applied again unchanged."""
+        env = dict(spec.environment_variables)
+        kept = [k for k, v in env.items() if v == REDACTED]
+        if not kept or row is None:
+            return spec
+        stored = self.opened_spec(row).environment_variables
+        for key in kept:
+            if key in stored and key in row.secret_keys:
+                env[key] = stored[key]
+        return spec.model_copy(update={"environment_variables": env})
+
+    def _seal(self, spec: AdapterSpec) -> tuple[dict[str, object], list[str]]:
+        data = spec.to_json()
+        sealed, names = self.vault.seal(dict(spec.environment_variables))
+        data["environmentVariables"] = sealed
+        return data, names
+
+
+def _exists(row: AdapterRow) -> Conflict:
+    if row.deletion_requested:
+        return Conflict(f"adapter {row.name!r} is still being deleted: try again once it is gone")
+    return Conflict(f"adapter {row.name!r} already exists: use PUT /adapters/{row.name} to change it")

@@ -1,0 +1,16 @@
+"""Deployment targets: where adapters run. `local` (supervised processes) now, `kubernetes` next."""
+
+from __future__ import annotations
+
+from mcp_adapters.settings import Settings
+from mcp_adapters.targets.base import Target
+
+
+def make_target(settings: Settings) -> Target:
+    if settings.target == "local":
+        from mcp_adapters.targets.local import LocalTarget
+
+        return LocalTarget(settings)
+    from mcp_adapters.targets.kubernetes import KubernetesTarget
+
+    return KubernetesTarget(settings)  # type: ignore[return-value]  # refuses until its issue lands

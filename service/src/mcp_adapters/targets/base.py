@@ -1,0 +1,89 @@
+"""The target interface the reconciler drives.
+
+Operations are idempotent and may be long (a Pulumi update takes minutes): they
+report progress line by line through an `OperationLog`, which the reconciler
+streams into the operation record that `GET /adapters/{name}/status` shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mcp_infra.spec import AdapterSpec
+
+from mcp_adapters.models import PlannedResource
+
+
+class TargetError(Exception):
+    """A failure worth retrying (with backoff): the message says what went wrong."""
+
+    reason = "ApplyFailed"
+
+
+class UnsupportedSpec(Exception):
+    """The target cannot honour this spec as written; retrying will not help until it changes."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One replica the data plane can send MCP traffic to."""
+
+    replica_id: str
+    url: str
+    ready: bool
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    desired: int
+    ready: int
+    message: str = ""
+    endpoints: tuple[Endpoint, ...] = field(default_factory=tuple)
+
+    @property
+    def all_ready(self) -> bool:
+        return self.desired > 0 and self.ready >= self.desired
+
+
+class OperationLog(Protocol):
+    def write(self, line: str) -> None: ...
+
+
+class Target(Protocol):
+    name: str
+
+    async def start(self) -> None:
+        """Find what already runs (after a restart) before the reconciler begins."""
+
+    async def close(self) -> None: ...
+
+    def running(self) -> set[str]:
+        """Names of adapters this target has something deployed for."""
+        ...
+
+    async def apply(self, spec: AdapterSpec, log: OperationLog) -> None:
+        """Make the deployment match `spec` (idempotent); returns once it is rolling, not when ready."""
+
+    async def delete(self, name: str, log: OperationLog) -> None:
+        """Remove everything deployed for `name` (idempotent)."""
+
+    async def status(self, name: str) -> TargetStatus: ...
+
+    def endpoints(self, name: str) -> list[Endpoint]:
+        """Where the data plane reaches the adapter's replicas."""
+        ...
+
+    async def logs(self, name: str, instance: int, tail: int) -> list[str]: ...
+
+    def follow(self, name: str, instance: int, tail: int) -> AsyncIterator[str]: ...
+
+    async def preview(self, spec: AdapterSpec) -> list[PlannedResource]:
+        """What `apply` would run or create, changing nothing."""
+        ...

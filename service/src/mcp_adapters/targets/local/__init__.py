@@ -1,0 +1,212 @@
+"""The `local` target: each adapter as `replicaCount` supervised `mcp-bridge` processes on loopback ports."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from mcp_infra.spec import AdapterSpec
+
+from mcp_adapters.models import REDACTED, PlannedResource
+from mcp_adapters.settings import Settings
+from mcp_adapters.targets.base import Endpoint, OperationLog, TargetStatus, UnsupportedSpec
+from mcp_adapters.targets.local import _logs, _procs
+from mcp_adapters.targets.local._replica import Backoff, PidFile, Replica, ReplicaConfig
+
+logger = logging.getLogger("mcp_adapters.local")
+
+SUPPORTED_IMAGE = "mcp-proxy"
+# Set by the target for every replica; an adapter's own values for these are ignored.
+PLATFORM_ENV = frozenset({"HOST", "PORT", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEERS", "MCP_BRIDGE_PEER_URL_TEMPLATE"})
+_AZURE_WORKLOAD_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE")
+
+
+class LocalTarget:
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.state_dir.resolve() / "local"
+        self.backoff = Backoff(
+            settings.local_restart_initial_seconds,
+            settings.local_restart_max_seconds,
+            settings.local_stop_grace_seconds,
+        )
+        self._replicas: dict[str, list[Replica]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._http = httpx.AsyncClient(trust_env=False)
+
+    async def start(self) -> None:
+        """Adopt the replicas a previous run left behind, when they are still the processes it started."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for directory in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            adopted: list[Replica] = []
+            for pid_path in sorted(directory.glob("*.pid")):
+                record = PidFile.read(pid_path)
+                if record is None or not _procs.is_ours(record.pid, record.start_time, record.replica_id):
+                    pid_path.unlink(missing_ok=True)
+                    continue
+                config = ReplicaConfig(record.replica_id, record.port, (), {}, record.config_hash)
+                replica = self._replica(config, directory)
+                replica.run(adopt=record)
+                adopted.append(replica)
+            if adopted:
+                self._replicas[directory.name] = sorted(adopted, key=lambda r: _index(r.config.replica_id))
+
+    async def close(self) -> None:
+        """Stop every replica: the data plane goes through this service, so they would serve nobody."""
+        await asyncio.gather(*(self._stop_all(name) for name in list(self._replicas)))
+        await self._http.aclose()
+
+    def running(self) -> set[str]:
+        return set(self._replicas)
+
+    def _replica(self, config: ReplicaConfig, directory: Path) -> Replica:
+        replica = Replica(config, directory, self.backoff, self._http)
+        replica.max_log_bytes = self.settings.log_max_bytes
+        return replica
+
+    def check_supported(self, spec: AdapterSpec) -> None:
+        image = spec.image_name.rsplit("/", 1)[-1]
+        if image != SUPPORTED_IMAGE:
+            raise UnsupportedSpec(
+                "UnsupportedImage",
+                f"the local target runs only the {SUPPORTED_IMAGE} image (the mcp-bridge program), not "
+                f"{spec.image_name}: use imageName {SUPPORTED_IMAGE}, or deploy to Kubernetes",
+            )
+        if spec.use_workload_identity and not all(os.environ.get(k) for k in _AZURE_WORKLOAD_ENV):
+            raise UnsupportedSpec(
+                "WorkloadIdentityUnavailable",
+                "useWorkloadIdentity needs Azure workload identity, which this machine does not have "
+                f"({', '.join(_AZURE_WORKLOAD_ENV)} are not set for the service): deploy to Kubernetes on AKS, "
+                "or set useWorkloadIdentity to false",
+            )
+        if spec.mode == "unset":
+            raise UnsupportedSpec(
+                "NoServer",
+                "environmentVariables names no server: set MCP_COMMAND (and MCP_ARGS) to bridge a stdio server, "
+                "or MCP_PROXY_URL to forward to a remote one",
+            )
+
+    def _configs(self, spec: AdapterSpec, current: list[Replica]) -> list[ReplicaConfig]:
+        ports: list[int] = []
+        for index in range(spec.replica_count):
+            kept = current[index].config.port if index < len(current) else None
+            ports.append(kept if kept is not None and (current[index].pid or _procs.port_free(kept)) else 0)
+        ports = [p or _procs.free_port() for p in ports]
+        ids = [f"{spec.name}-{i}" for i in range(spec.replica_count)]
+        base = {k: v for k in self.settings.local_pass_env if (v := os.environ.get(k)) is not None}
+        user = {k: v for k, v in spec.environment_variables.items() if k not in PLATFORM_ENV}
+        configs = []
+        for replica_id, port in zip(ids, ports, strict=True):
+            peers = ",".join(f"{i}=http://127.0.0.1:{p}" for i, p in zip(ids, ports, strict=True) if i != replica_id)
+            env = {
+                **base,
+                **user,
+                "HOST": "127.0.0.1",
+                "PORT": str(port),
+                "MCP_BRIDGE_REPLICA_ID": replica_id,
+                "MCP_BRIDGE_PEERS": peers,
+            }
+            argv = (str(self.settings.bridge_command),)
+            digest = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
+            configs.append(ReplicaConfig(replica_id, port, argv, env, digest))
+        return configs
+
+    async def apply(self, spec: AdapterSpec, log: OperationLog) -> None:
+        self.check_supported(spec)
+        if not self.settings.bridge_command.exists():
+            raise UnsupportedSpec("BridgeMissing", f"{self.settings.bridge_command} does not exist: install mcp-bridge")
+        async with self._lock(spec.name):
+            directory = self.root / spec.name
+            directory.mkdir(parents=True, exist_ok=True)
+            current = self._replicas.get(spec.name, [])
+            configs = self._configs(spec, current)
+            updated: list[Replica] = []
+            for index, config in enumerate(configs):
+                existing = current[index] if index < len(current) else None
+                if existing is not None and existing.config.config_hash == config.config_hash:
+                    updated.append(existing)
+                    continue
+                if existing is not None:
+                    log.write(f"replacing {config.replica_id}: its configuration changed")
+                    await existing.stop()
+                replica = self._replica(config, directory)
+                replica.run()
+                log.write(f"started {config.replica_id} on 127.0.0.1:{config.port}")
+                updated.append(replica)
+            for extra in current[len(configs) :]:
+                log.write(f"stopping {extra.config.replica_id}: replicaCount is {spec.replica_count}")
+                await extra.stop()
+            self._replicas[spec.name] = updated
+
+    async def delete(self, name: str, log: OperationLog) -> None:
+        async with self._lock(name):
+            stopped = await self._stop_all(name)
+            if stopped:
+                log.write(f"stopped {stopped} replica(s)")
+            shutil.rmtree(self.root / name, ignore_errors=True)
+
+    async def _stop_all(self, name: str) -> int:
+        replicas = self._replicas.pop(name, [])
+        await asyncio.gather(*(r.stop() for r in replicas))
+        return len(replicas)
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    async def status(self, name: str) -> TargetStatus:
+        replicas = self._replicas.get(name, [])
+        ready = sum(1 for r in replicas if r.ready)
+        waiting = [r for r in replicas if not r.ready]
+        message = ""
+        if waiting:
+            first = waiting[0]
+            exit_note = f", last exit {first.last_exit}" if first.last_exit is not None else ""
+            logs = f"/adapters/{name}/logs?instance={_index(first.config.replica_id)}"
+            message = (
+                f"{len(waiting)} of {len(replicas)} replica(s) not ready yet ({first.config.replica_id}: "
+                f"{first.restarts} restart(s){exit_note}); see GET {logs}"
+            )
+        return TargetStatus(desired=len(replicas), ready=ready, message=message, endpoints=tuple(self.endpoints(name)))
+
+    def endpoints(self, name: str) -> list[Endpoint]:
+        return [Endpoint(r.config.replica_id, r.url, r.ready) for r in self._replicas.get(name, [])]
+
+    def _log_path(self, name: str, instance: int) -> Path:
+        return self.root / name / f"{name}-{instance}.log"
+
+    async def logs(self, name: str, instance: int, tail: int) -> list[str]:
+        return _logs.tail(self._log_path(name, instance), tail)
+
+    def follow(self, name: str, instance: int, tail: int) -> AsyncIterator[str]:
+        return _logs.follow(self._log_path(name, instance), tail, lambda: (self.root / name).exists())
+
+    async def preview(self, spec: AdapterSpec) -> list[PlannedResource]:
+        self.check_supported(spec)
+        env = {k: (REDACTED if k in spec.secret_names() else v) for k, v in spec.environment_variables.items()}
+        return [
+            PlannedResource(
+                type="local:process:McpBridge",
+                name=f"{spec.name}-{i}",
+                inputs={
+                    "command": str(self.settings.bridge_command),
+                    "host": "127.0.0.1",
+                    "port": "a free loopback port",
+                    "environment": {k: v for k, v in env.items() if k not in PLATFORM_ENV},
+                    "logs": str(self._log_path(spec.name, i)),
+                },
+            )
+            for i in range(spec.replica_count)
+        ]
+
+
+def _index(replica_id: str) -> int:
+    return int(replica_id.rsplit("-", 1)[1])

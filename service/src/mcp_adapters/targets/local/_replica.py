@@ -1,0 +1,174 @@
+"""One `mcp-bridge` process: started in its own process group, restarted with backoff, probed for readiness.
+
+A pid file (pid, start time, port, config hash) lets a restarted service adopt
+the process instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from mcp_adapters.targets.local import _logs, _procs
+
+logger = logging.getLogger("mcp_adapters.local")
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    replica_id: str
+    port: int
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    config_hash: str
+
+
+@dataclass(frozen=True)
+class PidFile:
+    pid: int
+    start_time: int
+    replica_id: str
+    port: int
+    config_hash: str
+
+    @classmethod
+    def read(cls, path: Path) -> PidFile | None:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial: float
+    maximum: float
+    stop_grace: float
+    ready_interval: float = 0.5
+
+
+class Replica:
+    def __init__(self, config: ReplicaConfig, directory: Path, backoff: Backoff, http: httpx.AsyncClient) -> None:
+        self.config = config
+        self.log_path = directory / f"{config.replica_id}.log"
+        self.pid_path = directory / f"{config.replica_id}.pid"
+        self.backoff = backoff
+        self.http = http
+        self.ready = False
+        self.restarts = 0
+        self.last_exit: int | None = None
+        self.pid: int | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self.max_log_bytes = 10 * 1024 * 1024
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.config.port}"
+
+    def run(self, adopt: PidFile | None = None) -> None:
+        """Supervise in the background; adopt the recorded process when it is still ours."""
+        if adopt is not None:
+            self.pid = adopt.pid
+            logger.info("adopted replica %s (pid %s)", self.config.replica_id, adopt.pid)
+        self._tasks = [
+            asyncio.create_task(self._supervise(adopted=adopt is not None)),
+            asyncio.create_task(self._probe()),
+        ]
+
+    async def _spawn(self) -> None:
+        _logs.rotate(self.log_path, self.max_log_bytes)
+        with self.log_path.open("ab") as out:
+            out.write(f"--- mcp-adapters: starting {self.config.replica_id} on port {self.config.port}\n".encode())
+            out.flush()
+            self._process = await asyncio.create_subprocess_exec(
+                *self.config.argv,
+                env=self.config.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: stop() reaches whatever it starts
+                close_fds=True,
+            )
+        self.pid = self._process.pid
+        started = _procs.start_time(self.pid) or 0
+        record = PidFile(self.pid, started, self.config.replica_id, self.config.port, self.config.config_hash)
+        self.pid_path.write_text(json.dumps(asdict(record)))
+
+    async def _wait_exit(self) -> int | None:
+        if self._process is not None:
+            return await self._process.wait()
+        pid = self.pid
+        while pid is not None and _procs.alive(pid):  # noqa: ASYNC110 - adopted: not our child, nothing to await
+            await asyncio.sleep(0.5)
+        return None
+
+    async def _supervise(self, adopted: bool) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            if not adopted:
+                await self._spawn()
+            adopted = False
+            began = time.monotonic()
+            code = await self._wait_exit()
+            self._process = None
+            self.ready = False
+            if self._stop.is_set():
+                return
+            self.last_exit = code
+            self.restarts += 1
+            failures = 0 if time.monotonic() - began > 60 else failures + 1
+            delay = min(self.backoff.maximum, self.backoff.initial * 2 ** max(0, failures - 1))
+            self._note(f"exited with {code if code is not None else 'unknown status'}; restarting in {delay:.1f}s")
+            await asyncio.sleep(delay)
+
+    async def _probe(self) -> None:
+        while not self._stop.is_set():
+            try:
+                response = await self.http.get(f"{self.url}/readyz", timeout=2.0)
+                self.ready = response.status_code == 200 and self.pid is not None and _procs.alive(self.pid)
+            except httpx.HTTPError:
+                self.ready = False
+            await asyncio.sleep(self.backoff.ready_interval if self.ready else 0.1)
+
+    def _note(self, message: str) -> None:
+        logger.info("replica %s %s", self.config.replica_id, message)
+        try:
+            with self.log_path.open("a", encoding="utf-8") as out:
+                out.write(f"--- mcp-adapters: {message}\n")
+        except OSError:
+            pass
+
+    async def stop(self) -> None:
+        """SIGTERM the group, wait out the grace period, then SIGKILL whatever is left."""
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        pid, self.ready = self.pid, False
+        if pid is not None and _procs.alive(pid):
+            _procs.signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + self.backoff.stop_grace
+            while _procs.alive(pid) and time.monotonic() < deadline:
+                if self._process is not None:
+                    try:
+                        await asyncio.wait_for(self._process.wait(), timeout=max(0.01, deadline - time.monotonic()))
+                    except TimeoutError:
+                        break
+                else:
+                    await asyncio.sleep(0.05)
+            if _procs.alive(pid):
+                _procs.kill_tree(pid)
+            if self._process is not None:
+                await self._process.wait()
+        self.pid_path.unlink(missing_ok=True)
+        self._note("stopped")

@@ -1,0 +1,62 @@
+"""Secrets at rest: values of secret-looking variables are stored Fernet-encrypted.
+
+The key comes from `MCP_ADAPTERS_SECRET_KEY`, or is generated once into the
+state dir (mode 0600). Plain values never reach the database, responses or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from mcp_infra.spec import is_secret_name
+
+from mcp_adapters.errors import ConfigurationError
+
+KEY_FILE = "secret.key"
+
+
+class Vault:
+    def __init__(self, key: bytes) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except ValueError as exc:
+            raise ConfigurationError(
+                "MCP_ADAPTERS_SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from exc
+
+    @classmethod
+    def from_settings(cls, key: str | None, state_dir: Path) -> Vault:
+        if key:
+            return cls(key.encode())
+        return cls(_key_file(state_dir))
+
+    def seal(self, env: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+        """The environment with secret values encrypted, and the names of those values."""
+        names = sorted(k for k in env if is_secret_name(k))
+        sealed = {k: (self._fernet.encrypt(v.encode()).decode() if k in names else v) for k, v in env.items()}
+        return sealed, names
+
+    def open(self, env: dict[str, str], names: list[str]) -> dict[str, str]:
+        try:
+            return {k: (self._fernet.decrypt(v.encode()).decode() if k in names else v) for k, v in env.items()}
+        except InvalidToken as exc:
+            raise ConfigurationError("stored secrets do not open with this MCP_ADAPTERS_SECRET_KEY") from exc
+
+
+def _key_file(state_dir: Path) -> bytes:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / KEY_FILE
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    key = Fernet.generate_key()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another replica on this machine won the race
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+    return key
