@@ -24,7 +24,10 @@ logger = logging.getLogger("mcp_adapters.local")
 
 SUPPORTED_IMAGE = "mcp-proxy"
 # Set by the target for every replica; an adapter's own values for these are ignored.
-PLATFORM_ENV = frozenset({"HOST", "PORT", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEERS", "MCP_BRIDGE_PEER_URL_TEMPLATE"})
+PLATFORM_ENV = frozenset(
+    {"HOST", "PORT", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEERS", "MCP_BRIDGE_PEER_URL_TEMPLATE", "MCP_ADAPTERS_OWNER"}
+)
+OWNER_ENV = "MCP_ADAPTERS_OWNER"
 _AZURE_WORKLOAD_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE")
 
 
@@ -114,6 +117,8 @@ class LocalTarget:
                 "PORT": str(port),
                 "MCP_BRIDGE_REPLICA_ID": replica_id,
                 "MCP_BRIDGE_PEERS": peers,
+                # Marks the process (and what it starts) as this service's, for adoption and for audits.
+                OWNER_ENV: str(self.root),
             }
             argv = (str(self.settings.bridge_command),)
             digest = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
