@@ -25,7 +25,8 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
     body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["detail"]
+    assert body["status"] == status
+    assert body["detail"]
     return body
 
 

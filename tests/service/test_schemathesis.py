@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-
 from mcp_adapters.api.main import create_app
 from mcp_adapters.settings import Settings
 

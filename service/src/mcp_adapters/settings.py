@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     entra_jwks_url: str | None = None
     jwt_leeway_seconds: float = Field(default=60.0, ge=0, le=600)
     jwks_cache_seconds: int = Field(default=3600, ge=1)
+    # An unknown key id triggers a JWKS refetch (key rotation) at most this often, so forged kids cannot flood it.
+    jwks_refresh_cooldown_seconds: float = Field(default=30.0, ge=0)
     admin_role: str = "mcp.admin"
     workload_identity_roles: CommaList = Field(default_factory=lambda: ["mcp.admin"])
     allowed_hosts: CommaList = Field(default_factory=list)

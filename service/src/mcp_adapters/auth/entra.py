@@ -28,7 +28,13 @@ class EntraAuthenticator:
         self.audiences = list(settings.entra_audiences)
         self.leeway = settings.jwt_leeway_seconds
         jwks_url = settings.entra_jwks_url or f"{_LOGIN}/{tenant}/discovery/v2.0/keys"
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=settings.jwks_cache_seconds, timeout=10)
+        self._jwks = jwt.PyJWKClient(
+            jwks_url,
+            cache_keys=True,
+            lifespan=settings.jwks_cache_seconds,
+            timeout=10,
+            cooldown_duration=settings.jwks_refresh_cooldown_seconds,
+        )
         self._challenge = f'Bearer realm="mcp-adapters", resource="{self.audiences[0] if self.audiences else ""}"'
 
     async def authenticate(self, request: HTTPConnection) -> Identity:

