@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
-
 from mcp_adapters.errors import ConfigurationError
 from mcp_adapters.settings import Settings
+
 from tests.service.conftest import everything_spec
 
 ISSUER = "https://login.example.test/tenant/v2.0"
