@@ -163,7 +163,7 @@ def test_trusted_servers_are_enforced_at_admission(entra: tuple[TestClient, Keys
 
 
 def test_development_mode_only_on_loopback_and_trusted_list_required_elsewhere(make_client: Any) -> None:
-    with pytest.raises(ConfigurationError, match="127.0.0.1"):
+    with pytest.raises(ConfigurationError, match=r"127\.0\.0\.1"):
         Settings(host="0.0.0.0", auth_mode="development").check()
     Settings(host="0.0.0.0", auth_mode="development", dev_mode_force=True).check()
     with pytest.raises(ConfigurationError, match="ENTRA"):
