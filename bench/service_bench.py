@@ -42,8 +42,11 @@ def spec(name: str) -> dict[str, object]:
 def until(condition: object, deadline: float) -> float:
     began = time.monotonic()
     while time.monotonic() - began < deadline:
-        if condition():  # type: ignore[operator]
-            return time.monotonic() - began
+        try:
+            if condition():  # type: ignore[operator]
+                return time.monotonic() - began
+        except httpx.TransportError:
+            pass  # not listening yet
         time.sleep(0.05)
     raise TimeoutError
 
