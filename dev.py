@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap and run mcp-adapters on a fresh machine that has only Python 3.11+ and pip.
 
-    python3 dev.py serve   # set up, then serve the demo MCP server through mcp-bridge on 127.0.0.1:8000
+    python3 dev.py serve   # set up, then run the service (SQLite, local target) on 127.0.0.1:8000
     python3 dev.py test    # set up, then run lint, types and the whole test suite
 
 Everything it installs stays inside the checkout (`.venv/`, `.tools/`), except
@@ -86,19 +86,10 @@ def venv_bin(name: str) -> str:
 
 
 def cmd_serve(argv: list[str]) -> None:
-    """Until the control plane lands (issue 6), the main job is the bridge serving the demo MCP server."""
+    """The control plane with its embedded defaults: SQLite under ./.mcp-adapters/, the local target."""
     uv = ensure_uv()
     ensure_environment(uv)
-    env = {
-        "HOST": "127.0.0.1",
-        "PORT": "8000",
-        "MCP_BRIDGE_LOG_FORMAT": "text",
-        **os.environ,
-        "MCP_COMMAND": venv_bin("python"),
-        "MCP_ARGS": str(ROOT / "tests" / "servers" / "everything.py"),
-    }
-    log(f"serving the demo MCP server at http://{env['HOST']}:{env['PORT']}/mcp (Ctrl-C stops)")
-    os.execve(venv_bin("mcp-bridge"), [venv_bin("mcp-bridge"), *argv], env)  # noqa: S606 - no shell, on purpose
+    os.execv(venv_bin("mcp-adapters"), [venv_bin("mcp-adapters"), "serve", *argv])  # noqa: S606 - no shell
 
 
 def cmd_test(argv: list[str]) -> None:

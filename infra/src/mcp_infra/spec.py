@@ -23,6 +23,9 @@ MAX_ENV_VARS: Final = 100
 MAX_ENV_VALUE_LENGTH: Final = 32 * 1024
 MAX_REPLICAS: Final = 100
 
+# Bridge settings an adapter's own environment must never carry: they switch off its egress (SSRF) protection.
+PLATFORM_ONLY_VARIABLES: Final = frozenset({"MCP_BRIDGE_UPSTREAM_ALLOW_LOCAL"})
+
 SERVER_MANAGED_FIELDS: Final = frozenset({"createdBy", "createdAt", "lastUpdatedAt", "generation", "status"})
 
 # Words that make a variable name look like it holds a secret, matched against
@@ -62,6 +65,11 @@ def _check_environment(env: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"environment variable {key!r} is longer than {MAX_ENV_VALUE_LENGTH} characters")
         if "\x00" in value:
             raise ValueError(f"environment variable {key!r} contains a NUL character")
+    for key in sorted(PLATFORM_ONLY_VARIABLES & env.keys()):
+        raise ValueError(
+            f"{key} cannot be set by an adapter: letting the proxy reach loopback, link-local, metadata or "
+            "cluster-API addresses is a platform decision"
+        )
     if "MCP_COMMAND" in env and "MCP_PROXY_URL" in env:
         raise ValueError("set either MCP_COMMAND (bridge a stdio server) or MCP_PROXY_URL (forward), not both")
     if "MCP_ARGS" in env and "MCP_COMMAND" not in env:
