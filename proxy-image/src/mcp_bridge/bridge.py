@@ -124,6 +124,17 @@ class Bridge:
     def ready(self) -> bool:
         return not self.draining and self._pool is not None and self._pool.ready.is_set()
 
+    def state(self) -> dict[str, Any]:
+        """What `/readyz` reports besides readiness itself."""
+        pool = self._pool
+        return {
+            "era": pool.era if pool else None,
+            "sessions": len(self.sessions),
+            "poolProcesses": len(pool.children) if pool else 0,
+            "draining": self.draining,
+            "lastError": pool.last_error if pool else None,
+        }
+
     def in_flight(self) -> int:
         pooled = sum(len(c.calls) for c in self._pool.children) if self._pool else 0
         return pooled + sum(len(s.waiting) for s in self.sessions.values())
@@ -368,14 +379,3 @@ class Bridge:
 
 def _not_translatable(msg: Message, why: str) -> Message:
     return rpc.error(msg.get("id"), rpc.METHOD_NOT_FOUND, why)
-
-
-def describe(bridge: Bridge) -> dict[str, Any]:
-    pool = bridge._pool
-    return {
-        "era": pool.era if pool else None,
-        "sessions": len(bridge.sessions),
-        "poolProcesses": len(pool.children) if pool else 0,
-        "draining": bridge.draining,
-        "lastError": pool.last_error if pool else None,
-    }

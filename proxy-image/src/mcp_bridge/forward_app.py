@@ -9,23 +9,15 @@ import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from mcp_bridge import jsonrpc as rpc
 from mcp_bridge.forward import Forwarder
 from mcp_bridge.guard import HostOriginGuard
 from mcp_bridge.identity import Credential
+from mcp_bridge.ops import operations_routes
 from mcp_bridge.settings import BridgeSettings
-
-
-class _Relay:
-    def __init__(self, forwarder: Forwarder) -> None:
-        self.forwarder = forwarder
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.forwarder(scope, receive, send)
 
 
 async def _no_legacy_sse(_: Request) -> Response:
@@ -42,16 +34,6 @@ def create_forward_app(
 ) -> Starlette:
     forwarder = Forwarder(settings, environ, credential=credential, transport=transport)
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "alive"})
-
-    async def readyz(_: Request) -> Response:
-        ready, state = await forwarder.readiness()
-        return JSONResponse({"ready": ready, **state}, status_code=200 if ready else 503)
-
-    async def metrics(_: Request) -> Response:
-        return PlainTextResponse(forwarder.metrics.render(), media_type="text/plain; version=0.0.4")
-
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:
@@ -63,15 +45,12 @@ def create_forward_app(
                 with anyio.CancelScope(shield=True):
                     await forwarder.aclose()
 
-    relay = _Relay(forwarder)
     app = Starlette(
         routes=[
-            Route("/mcp", relay, methods=["GET", "POST", "DELETE"]),
+            Route("/mcp", forwarder, methods=["GET", "POST", "DELETE"]),
             Route("/sse", _no_legacy_sse, methods=["GET"]),
             Route("/messages", _no_legacy_sse, methods=["POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
+            *operations_routes(forwarder.readiness, forwarder.metrics),
         ],
         lifespan=lifespan,
     )
