@@ -145,11 +145,11 @@ class StreamableHTTP:
             if session is None:
                 raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: start a new session with initialize")
             raw = body if len(messages) == 1 else None
-            await self._session_post(session, messages, raw, batch, scope, receive, send)
+            await self._session_post(session, messages, raw, batch, (json_ok, sse_ok), scope, receive, send)
             return
         version_header = header(scope, b"mcp-protocol-version")
         if version_header in rpc.MODERN_VERSIONS or any(rpc.envelope_version(m) for m in requests):
-            await self._stateless(messages, scope, receive, send)
+            await self._stateless(messages, (json_ok, sse_ok), scope, receive, send)
             return
         if not requests and version_header is None:
             raise HttpError(400, rpc.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required")
@@ -183,11 +183,12 @@ class StreamableHTTP:
         messages: list[Message],
         raw: bytes | None,
         batch: bool,
+        acceptable: tuple[bool, bool],
         scope: Scope,
         receive: Receive,
         send: Send,
     ) -> None:
-        json_ok, sse_ok = accepts(scope)
+        json_ok, sse_ok = acceptable
         requests = [m for m in messages if rpc.is_request(m)]
         exchange = Exchange([r["id"] for r in requests], accepts_events=sse_ok) if requests else None
         try:
@@ -202,17 +203,20 @@ class StreamableHTTP:
             scope, receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=batch, modern=False
         )
 
-    async def _stateless(self, messages: list[Message], scope: Scope, receive: Receive, send: Send) -> None:
-        json_ok, sse_ok = accepts(scope)
+    async def _stateless(
+        self, messages: list[Message], acceptable: tuple[bool, bool], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        json_ok, sse_ok = acceptable
         if len(messages) != 1:
             raise HttpError(400, rpc.INVALID_REQUEST, "2026-07-28 requests are sent one per POST, not in a batch")
         msg = messages[0]
         if not rpc.is_request(msg):
             await send_empty(send, 202)  # no client-to-server notifications exist in 2026-07-28; accept and drop
             return
-        rejection = _envelope_rejection(msg, scope)
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        rejection = _envelope_rejection(msg, pairs)
         if rejection is None and msg["method"] == "tools/call":
-            rejection = await self._param_header_rejection(msg, scope)
+            rejection = await self._param_header_rejection(msg, dict(pairs))
         if rejection is not None:
             await send_json(send, rpc.ERROR_HTTP_STATUS.get(rejection["error"]["code"], 400), rejection)
             return
@@ -231,13 +235,12 @@ class StreamableHTTP:
             scope, receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=False, modern=True
         )
 
-    async def _param_header_rejection(self, msg: Message, scope: Scope) -> Message | None:
+    async def _param_header_rejection(self, msg: Message, headers: dict[str, str]) -> Message | None:
         """`Mcp-Param-*` headers checked against the tool's `x-mcp-header` arguments, as an SDK server would."""
         params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
         assert isinstance(params, dict)
         arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
         assert isinstance(arguments, dict)
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if not arguments and not any(k.startswith("mcp-param-") for k in headers):
             return None
         name = params.get("name")
@@ -288,12 +291,11 @@ class StreamableHTTP:
         await send_empty(send, 200)
 
 
-def _envelope_rejection(msg: Message, scope: Scope) -> Message | None:
+def _envelope_rejection(msg: Message, pairs: list[tuple[str, str]]) -> Message | None:
     """The per-request checks of 2026-07-28 that a stdio server cannot make: envelope and headers against the body.
 
     The SDK's own validation ladder decides, so the bridge rejects exactly what an SDK server would.
     """
-    pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
     duplicated = find_duplicated_routing_header(pairs)
     if duplicated is not None:
         return rpc.error(msg.get("id"), rpc.HEADER_MISMATCH, f"{duplicated} header appears more than once")
