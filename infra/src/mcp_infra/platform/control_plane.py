@@ -21,7 +21,7 @@ from mcp_infra.render._azure import (
     role_assignment_guid,
     service_account_subject,
 )
-from mcp_infra.render._context import SKIP_AWAIT
+from mcp_infra.render._context import SKIP_AWAIT, restricted_container_security
 from mcp_infra.resources import Ref, RenderedResource, SecretValue, k8s_type
 from mcp_infra.settings import PlatformSettings
 
@@ -202,13 +202,7 @@ def _deployment(
         "resources": {"requests": dict(config.requests), "limits": dict(config.limits)},
         "livenessProbe": probe,
         "readinessProbe": {**probe, "httpGet": {"path": "/readyz", "port": "http"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": restricted_container_security(),
         "volumeMounts": [{"name": "data", "mountPath": DATA_DIR}, {"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
     }
     spec = {

@@ -75,3 +75,17 @@ def kubernetes_resource(
         metadata["annotations"] = all_annotations
     manifest = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **body}
     return RenderedResource(k8s_type(api_version, kind), name, manifest, depends_on)
+
+
+def restricted_container_security() -> dict[str, Any]:
+    """The container securityContext of everything the platform runs (Pod Security "restricted", read-only root).
+
+    A fresh dict each time: manifests are plain data that callers may extend.
+    """
+    return {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mcp_infra.names import common_labels, selector_labels
-from mcp_infra.render._context import RenderContext, kubernetes_resource
+from mcp_infra.render._context import RenderContext, kubernetes_resource, restricted_container_security
 from mcp_infra.resources import Ref, RenderedResource, SecretValue
 
 HOME: Final = "/home/mcp"
@@ -131,13 +131,7 @@ def _container(ctx: RenderContext, secret: RenderedResource | None) -> dict[str,
             "timeoutSeconds": 3,
             "failureThreshold": 3,
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": restricted_container_security(),
         "volumeMounts": [{"name": "home", "mountPath": HOME}, {"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
     }
 
