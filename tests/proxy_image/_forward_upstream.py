@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs
 
 import anyio
 import uvicorn
+from mcp_bridge._http import send_json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -48,22 +47,6 @@ async def _body(receive: Receive) -> bytes:
         chunks.append(event.get("body", b""))
         if not event.get("more_body"):
             return b"".join(chunks)
-
-
-async def _json(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
 
 
 class ScriptedUpstream:
@@ -129,7 +112,7 @@ class ScriptedUpstream:
             )
             await send({"type": "http.response.body", "body": b""})
         else:
-            await _json(
+            await send_json(
                 send,
                 200,
                 {"method": scope["method"], "headers": headers, "body": body.decode()},
@@ -156,13 +139,13 @@ class TokenEndpoint:
                 "error": "invalid_client",
                 "error_description": "AADSTS70021: No matching federated identity record found",
             }
-            await _json(send, 400, error)
+            await send_json(send, 400, error)
             return
         if form.get("client_assertion") != [self.assertion] or form.get("grant_type") != ["client_credentials"]:
-            await _json(send, 401, {"error": "invalid_client", "error_description": "bad assertion"})
+            await send_json(send, 401, {"error": "invalid_client", "error_description": "bad assertion"})
             return
         token = f"token-{len(self.requests)}"
-        await _json(send, 200, {"token_type": "Bearer", "expires_in": self.expires_in, "access_token": token})
+        await send_json(send, 200, {"token_type": "Bearer", "expires_in": self.expires_in, "access_token": token})
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
