@@ -318,14 +318,8 @@ class Bridge:
 
     async def _ready_pool(self) -> StatelessPool:
         """The pool once it knows the server's era; fails at once while the server is failing to start."""
-        pool = self.pool
-        if not pool.ready.is_set():
-            if pool.last_error is not None:
-                raise Unavailable(pool.last_error)
-            await pool.wait_settled(self.settings.start_timeout)
-            if not pool.ready.is_set():
-                raise Unavailable(pool.last_error or "the MCP server did not become ready in time")
-        return pool
+        await self.pool.ensure_ready()
+        return self.pool
 
     async def tool_schema(self, name: str) -> Any:
         """A tool's input schema from the server's own tools/list (kept briefly), or None if it has no such tool."""

@@ -197,10 +197,16 @@ class StatelessPool:
     def start(self) -> None:
         self._open_slot(permanent=True)
 
-    async def wait_settled(self, limit: float) -> None:
-        """Wait until the server is ready or an attempt to start it failed (or `limit` passes)."""
-        with anyio.move_on_after(limit):
+    async def ensure_ready(self) -> None:
+        """Return once the server is ready; fail at once while it is failing to start, or after the start timeout."""
+        if self.ready.is_set():
+            return
+        if self.last_error is not None:
+            raise Unavailable(self.last_error)
+        with anyio.move_on_after(self.settings.start_timeout):
             await _first(self.ready, self.failed)
+        if not self.ready.is_set():
+            raise Unavailable(self.last_error or "the MCP server did not become ready in time")
 
     def _fail(self, message: str) -> None:
         self.last_error = message
@@ -208,9 +214,7 @@ class StatelessPool:
         self.failed = anyio.Event()
 
     async def call(self, msg: Message, deliver: Deliver) -> tuple[PooledChild, int]:
-        if not self.ready.is_set():
-            with anyio.move_on_after(self.settings.start_timeout):
-                await self.ready.wait()
+        await self.ensure_ready()
         if not self.children:
             raise Unavailable(self.last_error or "the MCP server is not running yet")
         child = min(self.children, key=lambda c: len(c.calls))
