@@ -44,13 +44,16 @@ class Replicas(ApiModel):
 
 class Operation(ApiModel):
     id: int
-    kind: Literal["apply", "delete"]
+    kind: Literal["apply", "delete", "refresh"]
     generation: int
     started_at: datetime
     finished_at: datetime | None = None
     outcome: Literal["running", "succeeded", "failed"]
     message: str = ""
     attempt: int = 1
+    resource_changes: dict[str, int] | None = Field(
+        default=None, description="What the operation changed, by step (create, update, delete, same...), when known."
+    )
 
 
 class AdapterStatus(ApiModel):
@@ -83,6 +86,7 @@ class PlannedResource(ApiModel):
     type: str
     name: str
     inputs: dict[str, Any] = Field(default_factory=dict)
+    op: str | None = Field(default=None, description="The planned step (create, update, same, delete...), when known.")
 
 
 class PreviewFinding(ApiModel):
@@ -101,6 +105,9 @@ class Preview(ApiModel):
     target: str
     adapter: dict[str, Any] = Field(description="The adapter as it would be stored (secrets redacted).")
     resources: list[PlannedResource] = Field(description="What the target would run or create.")
+    change_summary: dict[str, int] | None = Field(
+        default=None, description="The engine's count of planned steps by kind (`pulumi preview`, kubernetes target)."
+    )
     rendered: list[PlannedResource] = Field(
         default_factory=list, description="The Kubernetes and Azure objects the platform render produces."
     )

@@ -11,27 +11,11 @@ from typing import Any, Literal
 
 from mcp_infra.spec import AdapterSpec
 
-from mcp_adapters.errors import ConfigurationError, NotImplementedYet
+from mcp_adapters.errors import NotImplementedYet, Unavailable
 from mcp_adapters.models import REDACTED, PlannedResource, Preview, PreviewFinding
+from mcp_adapters.platform import platform_settings
 from mcp_adapters.settings import Settings
-from mcp_adapters.targets.base import Target, UnsupportedSpec
-
-
-def platform_settings(settings: Settings) -> Any:
-    from mcp_infra.settings import PlatformSettings
-
-    base = PlatformSettings()
-    if settings.platform_settings_file is not None:
-        import yaml
-
-        try:
-            base = PlatformSettings.model_validate(yaml.safe_load(settings.platform_settings_file.read_text()))
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"MCP_ADAPTERS_PLATFORM_SETTINGS_FILE: {exc}") from exc
-    update: dict[str, Any] = {"min_replicas": settings.min_replicas, "max_replicas": settings.max_replicas}
-    if settings.resolved_trusted_servers is not None:
-        update["trusted_servers"] = settings.resolved_trusted_servers
-    return base.model_copy(update=update)
+from mcp_adapters.targets.base import Target, TargetError, TargetPreview, UnsupportedSpec
 
 
 def _plain(value: Any) -> Any:
@@ -54,19 +38,22 @@ async def preview(
     if settings.resolved_trusted_servers is not None:
         findings += check_trusted(spec, settings.resolved_trusted_servers)
     try:
-        resources = await target.preview(spec)
-        problems: list[PreviewFinding] = []
+        planned = await target.preview(spec)
     except UnsupportedSpec as exc:
-        resources = []
-        problems = [
-            PreviewFinding(
-                policy=f"target-{target.name}", enforcement="mandatory", resource=spec.name, message=exc.message
-            )
-        ]
+        planned = TargetPreview(
+            resources=[],
+            findings=[
+                PreviewFinding(
+                    policy=f"target-{target.name}", enforcement="mandatory", resource=spec.name, message=exc.message
+                )
+            ],
+        )
+    except TargetError as exc:
+        raise Unavailable(f"the {target.name} target could not preview {spec.name!r}: {exc.message}") from exc
     views = [
         PreviewFinding(policy=f.policy, enforcement=f.enforcement, resource=str(f.resource), message=f.message)
         for f in findings
-    ] + problems
+    ] + planned.findings
     adapter = spec.to_json()
     adapter["environmentVariables"] = {
         k: (REDACTED if k in spec.secret_names() else v) for k, v in spec.environment_variables.items()
@@ -76,7 +63,8 @@ async def preview(
         allowed=not any(f.enforcement == "mandatory" for f in views),
         target=target.name,
         adapter=adapter,
-        resources=resources,
+        resources=planned.resources,
+        change_summary=planned.change_summary,
         rendered=[
             PlannedResource(type=r.type, name=r.name, inputs=_plain(r.plain_inputs())) for r in rendered.resources
         ],

@@ -59,6 +59,7 @@ _LIST_FIELDS = (
     "workload_identity_roles",
     "allowed_hosts",
     "local_pass_env",
+    "pulumi_policy_packs",
 )
 
 
@@ -134,6 +135,34 @@ class Settings(BaseSettings):
     )
     log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
 
+    # Kubernetes target: one Pulumi Automation API stack per adapter (docs/service.md, "Operator guide").
+    pulumi_cli_root: Path | None = Field(default=None, description="Directory holding bin/pulumi; PATH when unset.")
+    pulumi_home: Path | None = None
+    pulumi_backend_url: str | None = Field(
+        default=None, description="file://, azblob://, s3://, gs:// or https://api.pulumi.com"
+    )
+    pulumi_secrets_provider: str = Field(default="passphrase", description="passphrase, or azurekeyvault://...")
+    pulumi_config_passphrase: SecretStr | None = None
+    pulumi_project: str = Field(default="mcp-adapter", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    pulumi_stack_prefix: str = Field(default="", pattern=r"^[a-z0-9-]{0,40}$")
+    pulumi_operation_timeout: float = Field(default=1200.0, gt=0)
+    pulumi_parallel_operations: int = Field(default=4, ge=1, le=64)
+    pulumi_conflict_retries: int = Field(default=6, ge=0, le=100)
+    pulumi_conflict_wait_seconds: float = Field(default=10.0, ge=0)
+    pulumi_stale_lock_seconds: float = Field(default=3600.0, gt=0)
+    pulumi_reapply_seconds: float = Field(default=3600.0, gt=0)
+    pulumi_install_plugins: bool = True
+    pulumi_policy_packs: CommaList = Field(default_factory=list)
+    kubeconfig: Path | None = None
+    kube_context: str | None = None
+    kube_ready_timeout: float = Field(default=600.0, gt=0)
+    azure_subscription_id: str | None = None
+    azure_tenant_id: str | None = None
+    azure_resource_group: str | None = None
+    azure_location: str | None = None
+    # On SIGTERM a running operation gets this long to finish before its CLI is interrupted (SIGINT).
+    shutdown_grace_seconds: float = Field(default=120.0, ge=0)
+
     # Data plane.
     upstream_connect_timeout: float = Field(default=10.0, gt=0)
     upstream_read_timeout: float | None = Field(default=None, gt=0)
@@ -185,6 +214,12 @@ class Settings(BaseSettings):
                     return "postgresql+psycopg://" + url[len(prefix) :]
             return url
         return f"sqlite:///{(self.state_dir / 'state.db').resolve()}"
+
+    @property
+    def resolved_pulumi_backend_url(self) -> str:
+        if self.pulumi_backend_url:
+            return self.pulumi_backend_url
+        return f"file://{(self.state_dir / 'pulumi' / 'backend').resolve()}"
 
     def check(self) -> None:
         """Refuse configurations that would be unsafe to serve; the message says what to set."""

@@ -56,6 +56,7 @@ class AdapterStore:
             updated_at=now,
             generation=1,
             deletion_requested=False,
+            refresh_requested=False,
             phase="Pending",
             observed_generation=0,
             conditions=[],
@@ -104,6 +105,18 @@ class AdapterStore:
                 row.phase = "Deleting"
                 row.updated_at = row.next_attempt_at = utcnow()
                 row.attempts = 0
+            return row
+
+    def request_refresh(self, name: str) -> AdapterRow:
+        """Mark the adapter for a refresh (read back what is deployed) and make it due now."""
+        with self.sessions.begin() as session:
+            row = session.get(AdapterRow, name, with_for_update=True)
+            if row is None:
+                raise NotFound(f"adapter {name!r} does not exist")
+            if row.deletion_requested:
+                raise Conflict(f"adapter {name!r} is being deleted")
+            row.refresh_requested = True
+            row.next_attempt_at = utcnow()
             return row
 
     def opened_spec(self, row: AdapterRow) -> AdapterSpec:

@@ -23,6 +23,7 @@ def operation_view(operation: OperationRow | None) -> Operation | None:
             "outcome": operation.outcome,
             "message": operation.message,
             "attempt": operation.attempt,
+            "resourceChanges": operation.resource_changes,
         }
     )
 

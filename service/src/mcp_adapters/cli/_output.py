@@ -66,6 +66,8 @@ def status_table(name: str, status: dict[str, Any]) -> None:
             f"last operation: {op['kind']} #{op['id']} (generation {op['generation']}) "
             f"{op['outcome']} {op.get('message', '')}"
         )
+        if changes := op.get("resourceChanges"):
+            console.print("  changes: " + ", ".join(f"{kind} {count}" for kind, count in sorted(changes.items())))
 
 
 def preview_table(preview: dict[str, Any]) -> None:
@@ -74,7 +76,11 @@ def preview_table(preview: dict[str, Any]) -> None:
     console.print(
         f"[bold]{preview['adapter']['name']}[/bold]: {preview['change']} ({verdict}, target {preview['target']})"
     )
+    symbols = {"create": "+", "update": "~", "delete": "-", "replace": "+-", "same": " "}
     for resource in preview.get("resources", []):
-        console.print(f"  + {resource['type']} {resource['name']}")
+        symbol = symbols.get(resource.get("op") or "create", "?")
+        console.print(f"  {symbol} {resource['type']} {resource['name']}")
+    if summary := preview.get("changeSummary"):
+        console.print("  summary: " + ", ".join(f"{kind} {count}" for kind, count in sorted(summary.items())))
     for finding in preview.get("findings", []):
         console.print(f"  [{finding['enforcement']}] {finding['policy']}: {finding['message']}")

@@ -1,4 +1,4 @@
-"""Client commands over the REST API: apply, get, list, delete, status, logs."""
+"""Client commands over the REST API: apply, get, list, delete, status, refresh, logs."""
 
 from __future__ import annotations
 
@@ -156,6 +156,18 @@ def status(
         status_table(name, body)
     else:
         dump(body, output)
+
+
+def refresh(
+    name: Name,
+    server: Server = DEFAULT_SERVER,
+    token: Token = None,
+    user: User = None,
+    roles: Roles = None,
+) -> None:
+    """Read back what is deployed for an adapter (drift) before its next apply."""
+    _client(server, token, user, roles).request("POST", f"/adapters/{name}/refresh", ok=(202,))
+    typer.echo(f"adapter/{name} refresh requested: see `mcp-adapters status {name}`")
 
 
 def logs(

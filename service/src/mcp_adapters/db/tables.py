@@ -43,6 +43,8 @@ class AdapterRow(Base):
     updated_at: Mapped[datetime]
     generation: Mapped[int] = mapped_column(Integer, default=1)
     deletion_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # `POST /adapters/{name}/refresh`: read back what is deployed before the next apply.
+    refresh_requested: Mapped[bool] = mapped_column(Boolean, default=False)
 
     phase: Mapped[str] = mapped_column(String(16), default="Pending")
     observed_generation: Mapped[int] = mapped_column(Integer, default=0)
@@ -73,6 +75,7 @@ class OperationRow(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     # What the target printed while it worked (a Pulumi update streams here).
     log: Mapped[str] = mapped_column(Text, default="")
+    resource_changes: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 
 
 def utcnow() -> datetime:

@@ -11,39 +11,78 @@ import asyncio
 import contextlib
 import functools
 import logging
+import threading
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 
 import anyio.to_thread
+from mcp_infra.spec import AdapterSpec
 
 from mcp_adapters import metrics
-from mcp_adapters.db.tables import AdapterRow, utcnow
+from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
 from mcp_adapters.models import Phase
 from mcp_adapters.reconciler.conditions import set_condition
 from mcp_adapters.reconciler.queue import Result, Work, WorkQueue
 from mcp_adapters.settings import Settings
 from mcp_adapters.store import AdapterStore
-from mcp_adapters.targets.base import Target, UnsupportedSpec
+from mcp_adapters.targets.base import Target, TargetError, UnsupportedSpec
 
 logger = logging.getLogger("mcp_adapters.reconciler")
-# While replicas start, look again soon instead of holding a worker slot.
-PROGRESS_INTERVAL = timedelta(seconds=0.3)
+LOG_FLUSH_SECONDS = 2.0
+# After the shutdown grace, interrupted operations get this long to stop cleanly.
+INTERRUPT_WAIT_SECONDS = 60.0
 
 
 class OperationLogWriter:
-    """Streams an operation's progress into its record (and the service log)."""
+    """Streams an operation's progress into its record (and the service log).
+
+    Targets write from worker threads (the Automation API calls back from the
+    threads that read the CLI's output), so lines are buffered under a lock and
+    written to the database by `flush`, every few seconds while `streaming`.
+    """
 
     def __init__(self, queue: WorkQueue, operation_id: int | None, adapter: str) -> None:
         self.queue, self.operation_id, self.adapter = queue, operation_id, adapter
-        self.lines: list[str] = []
+        self._lines: list[str] = []
+        self._changes: dict[str, int] | None = None
+        self._lock = threading.Lock()
 
     def write(self, line: str) -> None:
         logger.info("%s: %s", self.adapter, line)
-        self.lines.append(f"{utcnow().isoformat()} {line}\n")
+        with self._lock:
+            self._lines.append(f"{utcnow().isoformat()} {line}\n")
+
+    def record_changes(self, changes: Mapping[str, int]) -> None:
+        with self._lock:
+            self._changes = dict(changes)
 
     async def flush(self) -> None:
-        if self.operation_id is not None and self.lines:
-            text, self.lines = "".join(self.lines), []
-            await anyio.to_thread.run_sync(self.queue.append_log, self.operation_id, text)
+        with self._lock:
+            text, self._lines = "".join(self._lines), []
+            changes, self._changes = self._changes, None
+        if self.operation_id is not None and (text or changes is not None):
+            await anyio.to_thread.run_sync(self.queue.append_log, self.operation_id, text, changes)
+
+    @contextlib.asynccontextmanager
+    async def streaming(self, every: float = LOG_FLUSH_SECONDS) -> AsyncIterator[None]:
+        """Flush every `every` seconds while the body runs, and once at the end."""
+
+        async def keep_flushing() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.flush()
+                except Exception:  # the database is away: the lines wait for the next flush
+                    logger.exception("writing the log of %s failed", self.adapter)
+
+        flusher = asyncio.create_task(keep_flushing())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await self.flush()
 
 
 class Reconciler:
@@ -77,9 +116,22 @@ class Reconciler:
             await asyncio.gather(heartbeat, *self._active.values(), return_exceptions=True)
 
     async def stop(self) -> None:
+        """Let running operations finish within the grace period, then interrupt them cleanly."""
         self._stopping = True
         self._wake.set()
-        await asyncio.gather(*self._active.values(), return_exceptions=True)
+        running = set(self._active.values())
+        if running:
+            _, pending = await asyncio.wait(running, timeout=self.settings.shutdown_grace_seconds)
+            if pending:
+                logger.warning(
+                    "%d operation(s) still running after %.0fs: interrupting them",
+                    len(pending),
+                    self.settings.shutdown_grace_seconds,
+                )
+                await self.target.interrupt()
+                _, pending = await asyncio.wait(pending, timeout=INTERRUPT_WAIT_SECONDS)
+                if pending:
+                    logger.error("%d operation(s) did not stop; the next start recovers them", len(pending))
         await anyio.to_thread.run_sync(self.queue.release_all)
 
     async def _collect_orphans(self) -> None:
@@ -131,33 +183,61 @@ class Reconciler:
         operation = await anyio.to_thread.run_sync(self.queue.start_operation, work.row, "delete", 1)
         log = OperationLogWriter(self.queue, operation.id if operation else None, work.row.name)
         with metrics.OPERATION_SECONDS.labels("delete").time():
-            await self.target.delete(work.row.name, log)
-        await log.flush()
+            async with log.streaming():
+                await self.target.delete(work.row.name, log)
         await anyio.to_thread.run_sync(self.queue.remove, work.row, operation.id if operation else None)
         metrics.OPERATIONS.labels("delete", "succeeded").inc()
 
     async def _apply(self, work: Work) -> Result:
         row, operation = work.row, work.operation
         spec = self.store.opened_spec(row)
+        refreshed = row.refresh_requested
+        if refreshed:
+            await self._refresh(row, spec)
+            operation = None  # the refresh is the last operation now: the apply gets its own
+        result = await self._apply_spec(row, operation, spec)
+        result.refreshed = refreshed
+        return result
+
+    async def _refresh(self, row: AdapterRow, spec: AdapterSpec) -> None:
+        operation = await anyio.to_thread.run_sync(self.queue.start_operation, row, "refresh", 1)
+        log = OperationLogWriter(self.queue, operation.id if operation else None, row.name)
+        outcome, message = "succeeded", "refreshed"
+        try:
+            async with log.streaming():
+                await self.target.refresh(spec, log)
+        except Exception as exc:
+            outcome, message = "failed", f"refresh failed: {exc}"
+            log.write(message)
+            await log.flush()
+        if operation is not None:
+            await anyio.to_thread.run_sync(self.queue.finish_operation, operation.id, outcome, message)
+
+    async def _apply_spec(self, row: AdapterRow, operation: OperationRow | None, spec: AdapterSpec) -> Result:
         current = operation is not None and operation.kind == "apply" and operation.generation == row.generation
         needs_operation = not current or (operation is not None and operation.outcome == "failed")
         if needs_operation:
             operation = await anyio.to_thread.run_sync(self.queue.start_operation, row, "apply", row.attempts + 1)
         log = OperationLogWriter(self.queue, operation.id if operation else None, row.name)
         try:
-            await self.target.apply(spec, log)
+            async with log.streaming():
+                await self.target.apply(spec, log)
         except UnsupportedSpec as exc:
             await self.target.delete(row.name, log)  # nothing half-right keeps running
             log.write(exc.message)
             await log.flush()
             metrics.OPERATIONS.labels("apply", "unsupported").inc()
             return self._unsupported(row, exc)
+        except TargetError as exc:
+            log.write(f"apply failed: {exc.message}")
+            await log.flush()
+            metrics.OPERATIONS.labels("apply", "failed").inc()
+            return self._retry(row, exc.reason, exc.message)
         except Exception as exc:
             log.write(f"apply failed: {exc}")
             await log.flush()
             metrics.OPERATIONS.labels("apply", "failed").inc()
             return self._retry(row, "ApplyFailed", str(exc))
-        await log.flush()
         status = await self.target.status(row.name)
         return self._observed(row, status.ready, status.desired, status.message)
 
@@ -181,11 +261,12 @@ class Reconciler:
                 "succeeded",
                 f"{ready}/{desired} replicas ready",
             )
-        overdue = utcnow() - _not_ready_since(row) > timedelta(seconds=self.settings.local_ready_timeout)
+        overdue = utcnow() - _not_ready_since(row) > timedelta(seconds=self.target.ready_timeout)
         reason = "ReplicasNotReady" if overdue else "ReplicasStarting"
         conditions = set_condition(conditions, "Ready", "False", reason, message or f"{ready}/{desired} ready", gen)
         phase = Phase.FAILED if overdue else Phase.PROVISIONING
-        return Result(phase, conditions, ready, desired, utcnow() + PROGRESS_INTERVAL, row.attempts, None)
+        later = utcnow() + timedelta(seconds=self.target.progress_interval)  # look again soon, without holding a slot
+        return Result(phase, conditions, ready, desired, later, row.attempts, None)
 
     def _unsupported(self, row: AdapterRow, exc: UnsupportedSpec) -> Result:
         gen = row.generation

@@ -35,6 +35,7 @@ class Result:
     observed_generation: int | None = None
     operation_outcome: str | None = None  # set to finish the running operation
     operation_message: str = ""
+    refreshed: bool = False  # a requested refresh was done
 
 
 class WorkQueue:
@@ -95,11 +96,20 @@ class WorkQueue:
             current.last_operation_id = operation.id
             return operation
 
-    def append_log(self, operation_id: int, text: str) -> None:
+    def append_log(self, operation_id: int, text: str, changes: dict[str, int] | None = None) -> None:
         with self.sessions.begin() as session:
             operation = session.get(OperationRow, operation_id)
             if operation is not None:
                 operation.log = (operation.log + text)[-256 * 1024 :]
+                if changes is not None:
+                    operation.resource_changes = changes
+
+    def finish_operation(self, operation_id: int, outcome: str, message: str) -> None:
+        """Close an operation that is not the adapter's last one (a refresh before an apply)."""
+        with self.sessions.begin() as session:
+            operation = session.get(OperationRow, operation_id)
+            if operation is not None and operation.outcome == "running":
+                operation.outcome, operation.message, operation.finished_at = outcome, message, utcnow()
 
     def finish(self, row: AdapterRow, result: Result) -> bool:
         """Record the outcome and release the claim; False when the claim was lost meanwhile."""
@@ -116,6 +126,8 @@ class WorkQueue:
             current.next_attempt_at = utcnow() if changed else result.next_attempt_at
             if result.observed_generation is not None:
                 current.observed_generation = result.observed_generation
+            if result.refreshed:
+                current.refresh_requested = False
             current.claimed_by = None
             current.lease_expires_at = None
             if result.operation_outcome and current.last_operation_id is not None:

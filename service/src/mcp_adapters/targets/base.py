@@ -7,19 +7,22 @@ streams into the operation record that `GET /adapters/{name}/status` shows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from mcp_infra.spec import AdapterSpec
 
-from mcp_adapters.models import PlannedResource
+from mcp_adapters.models import PlannedResource, PreviewFinding
 
 
 class TargetError(Exception):
     """A failure worth retrying (with backoff): the message says what went wrong."""
 
-    reason = "ApplyFailed"
+    def __init__(self, message: str, reason: str = "ApplyFailed") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 class UnsupportedSpec(Exception):
@@ -52,17 +55,40 @@ class TargetStatus:
         return self.desired > 0 and self.ready >= self.desired
 
 
+@dataclass(frozen=True)
+class TargetPreview:
+    """What `apply` would do: the resources (with the planned step when the target knows it)."""
+
+    resources: list[PlannedResource]
+    change_summary: dict[str, int] | None = None
+    findings: list[PreviewFinding] = field(default_factory=list)
+
+
 class OperationLog(Protocol):
-    def write(self, line: str) -> None: ...
+    def write(self, line: str) -> None:
+        """One line of progress; may be called from any thread."""
+
+    def record_changes(self, changes: Mapping[str, int]) -> None:
+        """What the operation changed, by kind of step (`create`, `update`, `delete`, `same`...)."""
 
 
 class Target(Protocol):
     name: str
+    # How soon to look again while replicas start, and how long they may take before the adapter is Failed.
+    progress_interval: float
+    ready_timeout: float
 
     async def start(self) -> None:
         """Find what already runs (after a restart) before the reconciler begins."""
 
     async def close(self) -> None: ...
+
+    def problem(self) -> str | None:
+        """Why this target cannot work right now (`/readyz` reports it), or None."""
+        ...
+
+    async def interrupt(self) -> None:
+        """Ask running operations to stop cleanly (shutdown after the grace period)."""
 
     def running(self) -> set[str]:
         """Names of adapters this target has something deployed for."""
@@ -84,6 +110,9 @@ class Target(Protocol):
 
     def follow(self, name: str, instance: int, tail: int) -> AsyncIterator[str]: ...
 
-    async def preview(self, spec: AdapterSpec) -> list[PlannedResource]:
+    async def refresh(self, spec: AdapterSpec, log: OperationLog) -> None:
+        """Read back what is really deployed (drift) before the next apply."""
+
+    async def preview(self, spec: AdapterSpec) -> TargetPreview:
         """What `apply` would run or create, changing nothing."""
         ...

@@ -119,3 +119,18 @@ async def delete_adapter(name: AdapterName, who: CurrentIdentity, runtime: Runti
     row = await run_sync(store.request_deletion, name)
     runtime.reconciler.wake()
     return await run_sync(_with_operation, store, row)
+
+
+@router.post(
+    "/{name}/refresh",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Adapter,
+    responses=PROBLEMS,
+    summary="Read back what is deployed (drift) before the next apply (202; see the status's last operation)",
+)
+async def refresh_adapter(name: AdapterName, who: CurrentIdentity, runtime: RuntimeDep) -> Adapter:
+    store = runtime.store
+    runtime.permissions.require_change(who, await run_sync(store.get, name), name)
+    row = await run_sync(store.request_refresh, name)
+    runtime.reconciler.wake()
+    return await run_sync(_with_operation, store, row)

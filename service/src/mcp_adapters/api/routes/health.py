@@ -1,4 +1,4 @@
-"""`/healthz` (the process answers), `/readyz` (database reachable, reconciler running), `/metrics`."""
+"""`/healthz` (the process answers), `/readyz` (database, reconciler and target can work), `/metrics`."""
 
 from __future__ import annotations
 
@@ -31,12 +31,14 @@ def _database_ok(runtime: Runtime) -> bool:
     return True
 
 
-@router.get("/readyz", summary="Readiness: database reachable and reconciler running")
+@router.get("/readyz", summary="Readiness: database reachable, reconciler running, target usable")
 async def readyz(runtime: RuntimeDep) -> dict[str, str]:
     if not await run_sync(_database_ok, runtime):
         raise Unavailable("the database does not answer", headers={"Retry-After": "5"})
     if not runtime.reconciling:
         raise Unavailable("the reconciler is not running", headers={"Retry-After": "5"})
+    if (problem := runtime.target.problem()) is not None:
+        raise Unavailable(f"the {runtime.target.name} target cannot work: {problem}", headers={"Retry-After": "30"})
     return {"status": "ready", "target": runtime.target.name, "auth": runtime.auth.mode}
 
 

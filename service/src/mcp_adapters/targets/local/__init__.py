@@ -16,8 +16,9 @@ from mcp_infra.spec import AdapterSpec
 
 from mcp_adapters.models import REDACTED, PlannedResource
 from mcp_adapters.settings import Settings
-from mcp_adapters.targets.base import Endpoint, OperationLog, TargetStatus, UnsupportedSpec
-from mcp_adapters.targets.local import _logs, _procs
+from mcp_adapters.targets import _procs
+from mcp_adapters.targets.base import Endpoint, OperationLog, TargetPreview, TargetStatus, UnsupportedSpec
+from mcp_adapters.targets.local import _logs
 from mcp_adapters.targets.local._replica import Backoff, PidFile, Replica, ReplicaConfig
 
 logger = logging.getLogger("mcp_adapters.local")
@@ -33,9 +34,11 @@ _AZURE_WORKLOAD_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TO
 
 class LocalTarget:
     name = "local"
+    progress_interval = 0.3
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.ready_timeout = settings.local_ready_timeout
         self.root = settings.state_dir.resolve() / "local"
         self.backoff = Backoff(
             settings.local_restart_initial_seconds,
@@ -70,6 +73,17 @@ class LocalTarget:
 
     def running(self) -> set[str]:
         return set(self._replicas)
+
+    def problem(self) -> str | None:
+        return None
+
+    async def interrupt(self) -> None:
+        """Nothing to interrupt: an apply only starts or stops processes, which takes moments."""
+
+    async def refresh(self, spec: AdapterSpec, log: OperationLog) -> None:
+        replicas = self._replicas.get(spec.name, [])
+        alive = sum(1 for r in replicas if r.pid)
+        log.write(f"{alive} of {len(replicas)} replica process(es) running; the supervisor restarts the others")
 
     def _replica(self, config: ReplicaConfig, directory: Path) -> Replica:
         replica = Replica(config, directory, self.backoff, self._http)
@@ -194,10 +208,10 @@ class LocalTarget:
     def follow(self, name: str, instance: int, tail: int) -> AsyncIterator[str]:
         return _logs.follow(self._log_path(name, instance), tail, lambda: (self.root / name).exists())
 
-    async def preview(self, spec: AdapterSpec) -> list[PlannedResource]:
+    async def preview(self, spec: AdapterSpec) -> TargetPreview:
         self.check_supported(spec)
         env = {k: (REDACTED if k in spec.secret_names() else v) for k, v in spec.environment_variables.items()}
-        return [
+        resources = [
             PlannedResource(
                 type="local:process:McpBridge",
                 name=f"{spec.name}-{i}",
@@ -211,6 +225,7 @@ class LocalTarget:
             )
             for i in range(spec.replica_count)
         ]
+        return TargetPreview(resources)
 
 
 def _index(replica_id: str) -> int:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from mcp_adapters.targets.local import _logs, _procs
+from mcp_adapters.targets import _procs
+from mcp_adapters.targets.local import _logs
 
 logger = logging.getLogger("mcp_adapters.local")
 

@@ -1,4 +1,4 @@
-"""Linux process facts from /proc: is this pid still the process we started, and who are its children."""
+"""Linux process facts from /proc: is this pid still the process we started, who are its children, signalling them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -53,6 +54,25 @@ def descendants(pid: int) -> list[int]:
         found.extend(kids)
         frontier.extend(kids)
     return found
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def signal_children(predicate: Callable[[list[str]], bool], sig: signal.Signals) -> int:
+    """Send `sig` to every descendant of this process whose command line matches; returns how many."""
+    sent = 0
+    for pid in descendants(os.getpid()):
+        if predicate(cmdline(pid)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+                sent += 1
+    return sent
 
 
 def signal_group(pid: int, sig: signal.Signals) -> None:
