@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from mcp_bridge import jsonrpc as rpc
 from mcp_bridge._http import BodyTooLarge, header, send_json
+from mcp_bridge._upstream import UpstreamTransport
 from mcp_bridge.egress import check_upstream
 from mcp_bridge.identity import Credential, TokenProvider, TokenUnavailable, make_credential
 from mcp_bridge.metrics import Metrics
@@ -67,12 +68,11 @@ class Forwarder:
         if settings.proxy_scope:
             self.tokens = TokenProvider(settings.proxy_scope, settings, credential or make_credential(environ))
         self.client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or UpstreamTransport(),
             follow_redirects=False,
             timeout=httpx.Timeout(
                 connect=settings.upstream_connect_timeout, read=None, write=settings.request_timeout, pool=None
             ),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=128),
         )
         self.draining = False
         self._in_flight = 0
