@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -34,19 +33,18 @@ from mcp_bridge._http import (
     send_empty,
     send_json,
     sse_event,
+    wait_disconnect,
 )
 from mcp_bridge.bridge import Backoff, Bridge, SessionLimit
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message
 from mcp_bridge.peers import PeerForwarder
 from mcp_bridge.pool import Unavailable
+from mcp_bridge.responder import PING_INTERVAL, Responder
 from mcp_bridge.session import Session
 from mcp_bridge.sessionid import owner_of
 
 logger = logging.getLogger("mcp_bridge.http")
-
-PING_INTERVAL = 15.0
-Abandon = Callable[[list[Any], str], Awaitable[None]]
 
 
 class HttpError(Exception):
@@ -199,9 +197,15 @@ class StreamableHTTP:
         if exchange is None:
             await send_empty(send, 202)
             return
-        await Responder(self.bridge, exchange, session.abandon, "handshake", str(requests[0]["method"])).respond(
-            scope, receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=batch, modern=False
+        responder = Responder(
+            self.bridge.metrics,
+            self.settings.request_timeout,
+            exchange,
+            session.abandon,
+            "handshake",
+            str(requests[0]["method"]),
         )
+        await responder.respond(receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=batch, modern=False)
 
     async def _stateless(
         self, messages: list[Message], acceptable: tuple[bool, bool], scope: Scope, receive: Receive, send: Send
@@ -231,9 +235,10 @@ class StreamableHTTP:
             if handle is not None:
                 await handle[0].cancel(handle[1], reason)
 
-        await Responder(self.bridge, exchange, abandon, "stateless", str(msg["method"])).respond(
-            scope, receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=False, modern=True
+        responder = Responder(
+            self.bridge.metrics, self.settings.request_timeout, exchange, abandon, "stateless", str(msg["method"])
         )
+        await responder.respond(receive, send, json_ok=json_ok, sse_ok=sse_ok, batch=False, modern=True)
 
     async def _param_header_rejection(self, msg: Message, headers: dict[str, str]) -> Message | None:
         """`Mcp-Param-*` headers checked against the tool's `x-mcp-header` arguments, as an SDK server would."""
@@ -326,132 +331,9 @@ async def pump_stream(stream: Exchange, receive: Receive, send: Send, first: byt
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(relay, tg.cancel_scope)
-            await _wait_disconnect(receive)
+            await wait_disconnect(receive)
             tg.cancel_scope.cancel()
     except OSError:
         pass
     finally:
         stream.close()
-
-
-async def _wait_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-class Responder:
-    """Writes the answer to one POST: JSON when possible, SSE when the server speaks first."""
-
-    def __init__(self, bridge: Bridge, exchange: Exchange, abandon: Abandon, era: str, method: str) -> None:
-        self.bridge = bridge
-        self.exchange = exchange
-        self.abandon = abandon
-        self.era = era
-        self.method = method
-        self.sse_started = False
-        self.finished = False
-        self.started = time.perf_counter()
-        self.recorded = False
-
-    def record(self, outcome: str) -> None:
-        """Count the request once, before its last byte leaves (so a client that reads metrics next sees it)."""
-        if not self.recorded:
-            self.recorded = True
-            self.bridge.metrics.requests.labels(self.method, self.era, outcome).inc()
-            self.bridge.metrics.latency.labels(self.method, self.era).observe(time.perf_counter() - self.started)
-
-    async def respond(
-        self, scope: Scope, receive: Receive, send: Send, *, json_ok: bool, sse_ok: bool, batch: bool, modern: bool
-    ) -> None:
-        outcome = "ok"
-        timeout = self.bridge.settings.request_timeout
-        try:
-            with anyio.fail_after(timeout):
-                async with anyio.create_task_group() as tg:
-
-                    async def watch() -> None:
-                        await _wait_disconnect(receive)
-                        nonlocal outcome
-                        outcome = "client_gone"
-                        tg.cancel_scope.cancel()
-
-                    tg.start_soon(watch)
-                    outcome = await self._write(send, json_ok=json_ok, sse_ok=sse_ok, batch=batch, modern=modern)
-                    tg.cancel_scope.cancel()
-        except TimeoutError:
-            outcome = "timeout"
-            await self._time_out(send, f"the request timed out after {timeout:g}s (MCP_BRIDGE_REQUEST_TIMEOUT)")
-        except OSError:
-            outcome = "client_gone"
-        finally:
-            if self.exchange.pending:
-                ids = [key[1] for key in self.exchange.pending]
-                with anyio.CancelScope(shield=True):
-                    await self.abandon(ids, "the client went away" if outcome == "client_gone" else "timed out")
-            self.exchange.close()
-            self.record(outcome)
-
-    async def _write(self, send: Send, *, json_ok: bool, sse_ok: bool, batch: bool, modern: bool) -> str:
-        receive = self.exchange.receive
-        if json_ok and (batch or not sse_ok):
-            replies = [m async for m in receive if rpc.is_response(m)]
-            body: Any = (
-                replies if batch else (replies[0] if replies else rpc.error(None, rpc.INTERNAL_ERROR, "no reply"))
-            )
-            self.record(_outcome(replies))
-            await send_json(send, 200, body)
-            self.finished = True
-            return _outcome(replies)
-        first: Message | None = None
-        with anyio.move_on_after(PING_INTERVAL):
-            try:
-                first = await receive.receive()
-            except anyio.EndOfStream:
-                return "error"
-        if first is not None and json_ok and rpc.is_response(first) and not self.exchange.pending:
-            status = rpc.ERROR_HTTP_STATUS.get(first["error"].get("code"), 200) if modern and "error" in first else 200
-            self.record(_outcome([first]))
-            await send_json(send, status, rpc.dumps(first))
-            self.finished = True
-            return _outcome([first])
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-        self.sse_started = True
-        outcome = "ok"
-        pending: Message | None = first
-        while True:
-            if pending is not None:
-                if rpc.is_response(pending) and "error" in pending:
-                    outcome = "error"
-                if rpc.is_response(pending) and not self.exchange.pending:
-                    self.record(outcome)
-                await send({"type": "http.response.body", "body": sse_event(pending), "more_body": True})
-                pending = None
-            with anyio.move_on_after(PING_INTERVAL):
-                try:
-                    pending = await receive.receive()
-                except anyio.EndOfStream:
-                    break
-                continue
-            await send({"type": "http.response.body", "body": PING, "more_body": True})
-        self.record(outcome)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        self.finished = True
-        return outcome
-
-    async def _time_out(self, send: Send, message: str) -> None:
-        errors = [rpc.error(key[1], rpc.REQUEST_TIMEOUT, message) for key in self.exchange.pending]
-        if self.finished:
-            return
-        try:
-            if self.sse_started:
-                for err in errors:
-                    await send({"type": "http.response.body", "body": sse_event(err), "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            else:
-                await send_json(send, 200, errors[0] if len(errors) == 1 else errors)
-        except OSError:
-            pass
-
-
-def _outcome(replies: list[Message]) -> str:
-    return "error" if any("error" in r for r in replies) else "ok"
