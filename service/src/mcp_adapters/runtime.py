@@ -40,8 +40,10 @@ class Runtime:
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
-        """Check the settings, migrate the database and wire the parts; raises ConfigurationError."""
+    def build(cls, settings: Settings, target: Target | None = None) -> Runtime:
+        """Check the settings, migrate the database and wire the parts; raises ConfigurationError.
+
+        `target` replaces the one the settings name (tests pass one wired to test doubles)."""
         settings.check()
         if settings.database_url is None:
             settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -51,7 +53,7 @@ class Runtime:
             settings.secret_key.get_secret_value() if settings.secret_key else None, settings.state_dir
         )
         store = AdapterStore(sessions(engine), vault)
-        target = make_target(settings)
+        target = target or make_target(settings)
         auth: Authenticator = (
             DevAuthenticator(settings.dev_default_user, settings.dev_default_roles)
             if settings.dev_mode

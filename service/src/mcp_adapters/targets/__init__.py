@@ -1,4 +1,4 @@
-"""Deployment targets: where adapters run. `local` (supervised processes) now, `kubernetes` next."""
+"""Deployment targets: where adapters run. `local` (supervised processes) or `kubernetes` (Pulumi stacks)."""
 
 from __future__ import annotations
 
@@ -13,4 +13,4 @@ def make_target(settings: Settings) -> Target:
         return LocalTarget(settings)
     from mcp_adapters.targets.kubernetes import KubernetesTarget
 
-    return KubernetesTarget(settings)  # type: ignore[return-value]  # refuses until its issue lands
+    return KubernetesTarget(settings)

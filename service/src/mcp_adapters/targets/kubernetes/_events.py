@@ -1,0 +1,97 @@
+"""Engine events -> the operation's log, its change summary, and a preview's planned steps.
+
+The Automation API calls `on_event` from the thread that reads the engine's
+event stream; everything here only appends, under the log's own lock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Literal
+
+from pulumi.automation import EngineEvent, OpType
+
+from mcp_adapters.models import PlannedResource, PreviewFinding
+from mcp_adapters.targets.base import OperationLog
+
+_QUIET_OPS = frozenset({OpType.SAME, OpType.READ, OpType.REFRESH})
+_ROOT_TYPE = "pulumi:pulumi:Stack"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Policy enforcement levels that block an update, as the engine names them.
+_BLOCKING = frozenset({"mandatory", "remediate"})
+
+
+def resource_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+class EngineProgress:
+    """Follows one engine run: logs what changes, keeps errors, steps and policy findings."""
+
+    def __init__(self, log: OperationLog, verb: str) -> None:
+        self.log = log
+        self.verb = verb
+        self.errors: list[str] = []
+        self.steps: list[PlannedResource] = []
+        self.findings: list[PreviewFinding] = []
+        self.changes: dict[str, int] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: EngineEvent) -> None:
+        with self._lock:
+            self._on(event)
+
+    def _on(self, event: EngineEvent) -> None:
+        if (pre := event.resource_pre_event) is not None:
+            self._step(pre.metadata)
+        elif (failed := event.res_op_failed_event) is not None:
+            md = failed.metadata
+            self.log.write(f"failed to {md.op.value} {md.type} {resource_name(md.urn)}")
+        elif (diagnostic := event.diagnostic_event) is not None:
+            self._diagnostic(diagnostic.severity, _plain(diagnostic.message), diagnostic.urn)
+        elif (policy := event.policy_event) is not None:
+            level: Literal["mandatory", "advisory"] = (
+                "mandatory" if policy.enforcement_level in _BLOCKING else "advisory"
+            )
+            resource = resource_name(policy.resource_urn) if policy.resource_urn else policy.policy_pack_name
+            message = _plain(policy.message)
+            self.findings.append(
+                PreviewFinding(policy=policy.policy_name, enforcement=level, resource=resource, message=message)
+            )
+            self.log.write(f"policy {policy.policy_name} ({policy.enforcement_level}) on {resource}: {message}")
+        elif (summary := event.summary_event) is not None:
+            self.changes = {_op(k): int(v) for k, v in summary.resource_changes.items()}
+            self.log.record_changes(self.changes)
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(self.changes.items())) or "no resources"
+            self.log.write(f"{self.verb} finished in {summary.duration_seconds}s: {counts}")
+
+    def _step(self, md: Any) -> None:
+        if md.type == _ROOT_TYPE:
+            return
+        # Inputs stay out: the render's (secrets redacted) are in the preview already, the engine's may not be.
+        self.steps.append(PlannedResource(type=md.type, name=resource_name(md.urn), op=md.op.value))
+        if md.op not in _QUIET_OPS:
+            self.log.write(f"{md.op.value} {md.type} {resource_name(md.urn)}")
+
+    def _diagnostic(self, severity: str, message: str, urn: str | None) -> None:
+        text = message.strip()
+        if not text:
+            return
+        where = f" ({resource_name(urn)})" if urn else ""
+        if severity == "error":
+            self.errors.append(text + where)
+        if severity in ("error", "warning", "info"):
+            self.log.write(f"{severity}{where}: {text}")
+
+    def error_message(self, fallback: str) -> str:
+        """The engine's own words for why the run failed; the CLI's stderr when it gave none."""
+        return "; ".join(self.errors) if self.errors else fallback
+
+
+def _op(kind: object) -> str:
+    return kind.value if isinstance(kind, OpType) else str(kind)
+
+
+def _plain(text: str) -> str:
+    return _ANSI.sub("", text)

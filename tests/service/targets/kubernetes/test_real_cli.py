@@ -1,0 +1,134 @@
+"""The kubernetes target against the real Pulumi CLI, and against a kind cluster.
+
+Skipped here (no CLI, no cluster); `.github/workflows/kubernetes-target.yml`
+runs them with the Pulumi CLI and kind. Locally:
+
+    curl -fsSL https://get.pulumi.com | sh && kind create cluster
+    docker build -f proxy-image/Dockerfile -t ghcr.io/mcp-adapters/mcp-proxy:1.0.0 .
+    kind load docker-image ghcr.io/mcp-adapters/mcp-proxy:1.0.0
+    MCP_ADAPTERS_KIND_TEST=1 .venv/bin/pytest -m "pulumi_cli or kind" tests/service/targets/kubernetes
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp_adapters.settings import Settings
+from mcp_adapters.targets.kubernetes import KubernetesTarget
+from mcp_infra.adapters_file import load_adapters
+
+from tests.conftest import ROOT
+from tests.service.conftest import ServiceProcess, wait_for
+
+HAS_CLI = shutil.which("pulumi") is not None
+KIND = os.environ.get("MCP_ADAPTERS_KIND_TEST") == "1"
+EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))
+NAMESPACE = "mcp-adapters"
+
+
+@pytest.mark.pulumi_cli
+@pytest.mark.skipif(not HAS_CLI, reason="needs the Pulumi CLI on PATH")
+@pytest.mark.anyio
+async def test_the_real_cli_previews_an_adapter_stack_and_leaves_no_stack(tmp_path: Path) -> None:
+    settings = Settings(
+        state_dir=tmp_path, target="kubernetes", pulumi_config_passphrase="test", pulumi_install_plugins=True
+    )
+    target = KubernetesTarget(settings)
+    await target.start()
+    assert target.problem() is None
+    preview = await target.preview(load_adapters(ROOT / "docs" / "examples" / "azure-remote.json")[0])
+    assert preview.change_summary is not None
+    assert preview.change_summary.get("create", 0) >= 5
+    assert {"kubernetes:apps/v1:StatefulSet", "kubernetes:networking.k8s.io/v1:Ingress"} <= {
+        r.type for r in preview.resources
+    }
+    listed = subprocess.run(
+        ["pulumi", "stack", "ls", "--all", "--json"],
+        env={**os.environ, "PULUMI_BACKEND_URL": settings.resolved_pulumi_backend_url},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert json.loads(listed.stdout or "[]") == []
+
+
+def _platform_file(tmp_path: Path) -> Path:
+    # The control plane runs on the test machine, not in the cluster: the ingress cannot call its
+    # /auth/verify, so this test's platform settings leave forward auth out (production keeps it).
+    annotations = {
+        "nginx.ingress.kubernetes.io/rewrite-target": "/mcp",
+        "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+    }
+    settings = {"host": "mcp.localtest.me", "ingress": {"annotations": annotations}}
+    path = tmp_path / "platform.json"
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def _kubectl(*args: str) -> str:
+    return subprocess.run(["kubectl", *args], capture_output=True, text=True, check=True, timeout=120).stdout
+
+
+@pytest.mark.kind
+@pytest.mark.skipif(not (HAS_CLI and KIND), reason="needs the Pulumi CLI and a kind cluster (MCP_ADAPTERS_KIND_TEST=1)")
+def test_every_example_payload_through_the_service_on_kind(
+    tmp_path: Path, start_service: Callable[..., ServiceProcess]
+) -> None:
+    # The platform stack creates the namespace in production; here it may exist from an earlier run.
+    subprocess.run(["kubectl", "create", "namespace", NAMESPACE], capture_output=True, check=False, timeout=120)
+    kubeconfig = os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
+    service = start_service(
+        MCP_ADAPTERS_TARGET="kubernetes",
+        MCP_ADAPTERS_KUBECONFIG=kubeconfig,
+        MCP_ADAPTERS_PULUMI_CONFIG_PASSPHRASE="kind",
+        MCP_ADAPTERS_PLATFORM_SETTINGS_FILE=str(_platform_file(tmp_path)),
+        MCP_ADAPTERS_KUBE_READY_TIMEOUT="600",
+    )
+    api = service.api()
+    payloads = [json.loads(path.read_text()) for path in EXAMPLES]
+    for payload in payloads:
+        assert api.post("/adapters", json=payload).status_code == 201
+
+    def phase(name: str) -> dict[str, Any]:
+        return dict(api.get(f"/adapters/{name}/status").json())
+
+    # Without Azure, workload identity cannot be provisioned: the engine's error must be the message.
+    for payload in payloads:
+        if payload.get("useWorkloadIdentity"):
+            failed = wait_for(lambda p=payload: phase(p["name"])["phase"] == "Failed" and phase(p["name"]), 900)
+            assert "azure" in json.dumps(failed).lower()
+    status = wait_for(lambda: phase("azure-remote")["phase"] == "Ready" and phase("azure-remote"), 900)
+    assert status["lastOperation"]["resourceChanges"]["create"] >= 5
+    with httpx.Client(base_url="http://127.0.0.1", headers={"Host": "mcp.localtest.me"}, timeout=60) as ingress:
+        answer = ingress.post(
+            "/azure-remote",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
+        )
+    assert answer.status_code in (200, 400), answer.text  # reached the bridge through the ingress
+    assert "jsonrpc" in answer.text
+
+    for payload in payloads:
+        assert api.delete(f"/adapters/{payload['name']}").status_code == 202
+    for payload in payloads:
+        wait_for(lambda p=payload: api.get(f"/adapters/{p['name']}").status_code == 404, 900)
+    left = _kubectl("get", "statefulsets,services,ingresses,secrets,serviceaccounts", "-n", NAMESPACE, "-o", "name")
+    assert [line for line in left.splitlines() if "kube-root-ca" not in line and "default" not in line] == []
+    stacks = subprocess.run(
+        ["pulumi", "stack", "ls", "--all", "--json"],
+        env={**os.environ, "PULUMI_BACKEND_URL": f"file://{(service.state_dir / 'pulumi' / 'backend').resolve()}"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(stacks.stdout) == []

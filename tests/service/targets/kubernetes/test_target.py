@@ -1,0 +1,328 @@
+"""The kubernetes target through the recording Pulumi CLI double: the calls each operation makes, and its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from typing import Any
+
+import anyio
+import pytest
+from mcp_adapters.targets.base import TargetError
+
+from tests.service.targets.kubernetes.conftest import NS, PROJECT, Harness, Log, spec
+
+pytestmark = pytest.mark.anyio
+
+
+def engine_call(harness: Harness, command: str) -> Any:
+    (call,) = [c for c in harness.cli.calls if c.command == command]
+    return call
+
+
+async def test_create_selects_then_creates_the_stack_configures_it_and_runs_up(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    start = len(harness.cli.calls)
+    log = Log()
+    await harness.target.apply(spec("github"), log)
+
+    commands = harness.calls_since(start)
+    assert commands[:4] == ["stack select", "stack init", "config set-all", "up"]
+    up = engine_call(harness, "up")
+    assert up.flag("--exec-kind") == "auto.inline"
+    assert up.flag("--client").startswith("127.0.0.1:")
+    assert up.flag("--stack") == "github"
+    assert up.cwd == str(harness.settings.state_dir.resolve() / "pulumi" / "workspaces" / "github")
+    assert up.env["PULUMI_BACKEND_URL"] == f"file://{harness.backend}"
+    assert "PULUMI_CONFIG_PASSPHRASE_FILE" in up.env
+    config = engine_call(harness, "config set-all")
+    assert "azure-native:location=westeurope" in config.args
+    assert f"kubernetes:kubeconfig={harness.settings.kubeconfig.resolve()}" in config.args
+
+    resources = harness.cli.resources(PROJECT, "github", root=harness.backend)
+    types = {r["type"] for r in resources}
+    assert {"mcp-adapters:index:McpAdapter", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:Service"} <= types
+    # Every resource of the stack but the default providers, which the engine does not count.
+    assert log.changes[-1]["create"] == len([r for r in resources if not r["type"].startswith("pulumi:providers:")])
+    assert "create kubernetes:apps/v1:StatefulSet github" in log.text()
+
+
+async def test_readiness_comes_from_the_statefulset_and_names_what_waits(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    await harness.target.apply(spec("github", replicas=2), Log())
+    status = await harness.target.status("github")
+    assert (status.desired, status.ready) == (0, 0)
+    assert "does not exist" in status.message
+
+    harness.roll_out(ready=False)
+    status = await harness.target.status("github")
+    assert (status.desired, status.ready) == (2, 0)
+    assert status.message.startswith("github-0: container proxy running, readiness probe failing")
+
+    harness.roll_out(ready=True)
+    status = await harness.target.status("github")
+    assert status.all_ready
+    assert [e.url for e in harness.target.endpoints("github")] == [
+        f"http://github-{i}.github-peers.{NS}.svc.cluster.local:8000" for i in range(2)
+    ]
+
+
+async def test_an_unchanged_adapter_runs_no_cli_and_a_change_runs_up(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    await harness.target.apply(spec("github"), Log())
+    start = len(harness.cli.calls)
+    await harness.target.apply(spec("github"), Log())
+    assert harness.calls_since(start) == []
+
+    log = Log()
+    await harness.target.apply(spec("github", replicas=3), log)
+    assert "up" in harness.calls_since(start)
+    assert "config set-all" not in harness.calls_since(start)  # the stack's config did not change
+    assert log.changes[-1].get("update", 0) >= 1
+    assert "update kubernetes:apps/v1:StatefulSet github" in log.text()
+
+
+async def test_a_secret_value_change_is_a_change(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    await harness.target.apply(spec("github", GITHUB_TOKEN="one"), Log())
+    start = len(harness.cli.calls)
+    await harness.target.apply(spec("github", GITHUB_TOKEN="two"), Log())
+    assert "up" in harness.calls_since(start)
+    marker = (harness.settings.state_dir / "pulumi" / "workspaces" / "github" / "applied.json").read_text()
+    assert "two" not in marker
+    assert "one" not in marker
+
+
+async def test_delete_destroys_and_removes_the_stack(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    await harness.target.apply(spec("github"), Log())
+    start = len(harness.cli.calls)
+    log = Log()
+    await harness.target.delete("github", log)
+    commands = harness.calls_since(start)
+    assert commands.index("destroy") < commands.index("stack rm")
+    assert harness.cli.stacks(PROJECT, root=harness.backend) == []
+    assert not (harness.settings.state_dir / "pulumi" / "workspaces" / "github").exists()
+    assert log.changes[-1]["delete"] >= 5
+
+
+async def test_deleting_an_adapter_that_never_got_a_stack_destroys_nothing(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    log = Log()
+    await harness.target.delete("never", log)
+    assert "destroy" not in harness.cli.commands()
+    assert "does not exist: nothing to destroy" in log.text()
+
+
+async def test_preview_of_a_new_adapter_plans_and_leaves_no_stack(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    preview = await harness.target.preview(spec("github"))
+    assert "up" not in harness.cli.commands()
+    assert harness.cli.stacks(PROJECT, root=harness.backend) == []
+    assert preview.change_summary is not None
+    assert preview.change_summary["create"] >= 5
+    assert {r.op for r in preview.resources} == {"create"}
+    assert "kubernetes:networking.k8s.io/v1:Ingress" in {r.type for r in preview.resources}
+
+
+async def test_preview_of_a_change_shows_the_update_and_changes_nothing(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    await harness.target.apply(spec("github"), Log())
+    before = harness.cli.resources(PROJECT, "github", root=harness.backend)
+    preview = await harness.target.preview(spec("github", replicas=2))
+    ops = {r.name: r.op for r in preview.resources if r.type == "kubernetes:apps/v1:StatefulSet"}
+    assert ops == {"github": "update"}
+    assert harness.cli.resources(PROJECT, "github", root=harness.backend) == before
+    assert engine_call(harness, "preview").flag("--stack") == "github"
+
+
+async def test_an_engine_error_fails_with_the_engines_message(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    message = 'admission webhook "validate.nginx.ingress.kubernetes.io" denied the request: host already defined'
+    harness.cli.fail_next("up", message)
+    log = Log()
+    with pytest.raises(TargetError) as raised:
+        await harness.target.apply(spec("github"), log)
+    assert raised.value.reason == "PulumiFailed"
+    assert message in raised.value.message
+    # Failed, so the next pass tries again even though nothing changed.
+    start = len(harness.cli.calls)
+    await harness.target.apply(spec("github"), Log())
+    assert "up" in harness.calls_since(start)
+
+
+async def test_a_concurrent_update_waits_and_retries(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    harness.cli.conflict_next("up", times=2)
+    log = Log()
+    await harness.target.apply(spec("github"), log)
+    assert harness.cli.commands().count("up") == 3
+    assert log.text().count("is busy (a lock held by deployer@ci-runner-7") == 2
+    assert harness.cli.locks(PROJECT, "github", root=harness.backend) == []
+
+
+async def test_a_stack_locked_by_a_live_process_through_every_retry_is_left_alone(make_harness: Any) -> None:
+    harness: Harness = await make_harness(pulumi_conflict_retries=1)
+    harness.cli.conflict_next("up", times=5)
+    with pytest.raises(TargetError) as raised:
+        await harness.target.apply(spec("github"), Log())
+    assert raised.value.reason == "StackLocked"
+    assert "pulumi cancel --stack github" in raised.value.message
+    assert "cancel" not in harness.cli.commands()
+
+
+async def test_a_stale_lock_of_a_killed_cli_is_cancelled_and_refreshed(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    harness.cli.crash_during("up")
+    with pytest.raises(TargetError):
+        await harness.target.apply(spec("github"), Log())
+    assert len(harness.cli.locks(PROJECT, "github", root=harness.backend)) == 1
+    assert harness.cli.pending_operations(PROJECT, "github", root=harness.backend) != []
+
+    start = len(harness.cli.calls)
+    log = Log()
+    await harness.target.apply(spec("github"), log)
+    operations = [c for c in harness.calls_since(start) if c in ("up", "cancel", "refresh", "destroy")]
+    assert operations == ["up", "cancel", "refresh", "up"]
+    refresh = next(c for c in harness.cli.calls[start:] if c.command == "refresh")
+    assert "--clear-pending-creates" in refresh.args
+    assert "is stale: process" in log.text()
+    assert harness.cli.locks(PROJECT, "github", root=harness.backend) == []
+    assert harness.cli.pending_operations(PROJECT, "github", root=harness.backend) == []
+
+
+async def test_refresh_on_demand_runs_refresh(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    await harness.target.apply(spec("github"), Log())
+    start = len(harness.cli.calls)
+    await harness.target.refresh(spec("github"), Log())
+    assert "refresh" in harness.calls_since(start)
+    assert "up" not in harness.calls_since(start)
+
+
+async def test_an_operation_past_its_timeout_is_interrupted(make_harness: Any) -> None:
+    harness: Harness = await make_harness(pulumi_operation_timeout=0.5)
+    gate = harness.hold("up")
+    log = Log()
+    with anyio.fail_after(30), pytest.raises(TargetError) as raised:
+        await harness.target.apply(spec("github"), log)
+    assert raised.value.reason == "Timeout"
+    assert harness.signals == [("github", signal.SIGINT)]
+    assert gate.outcome == "interrupt"
+    assert "interrupting the Pulumi CLI" in log.text()
+
+
+async def test_operations_on_one_adapter_run_one_at_a_time(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    gate = harness.hold("up")
+    first = asyncio.create_task(harness.target.apply(spec("github"), Log()))
+    await anyio.to_thread.run_sync(gate.wait_started)
+    second = asyncio.create_task(harness.target.preview(spec("github", replicas=2)))
+    await asyncio.sleep(0)  # let the preview reach the adapter's lock
+    assert "preview" not in harness.cli.commands()
+    gate.release()
+    await first
+    await second
+    assert harness.cli.commands().index("preview") > harness.cli.commands().index("up")
+
+
+async def test_operations_on_different_adapters_run_up_to_the_bound(make_harness: Any) -> None:
+    harness: Harness = await make_harness(pulumi_parallel_operations=1)
+    gate = harness.hold("up")
+    first = asyncio.create_task(harness.target.apply(spec("one"), Log()))
+    await anyio.to_thread.run_sync(gate.wait_started)
+    second = asyncio.create_task(harness.target.apply(spec("two"), Log()))
+    await asyncio.sleep(0)
+    assert [c.flag("--stack") for c in harness.cli.calls if c.command == "up"] == ["one"]
+    gate.release()
+    await first
+    await second
+    assert [c.flag("--stack") for c in harness.cli.calls if c.command == "up"] == ["one", "two"]
+
+
+async def test_interrupt_on_shutdown_signals_the_running_operation(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    gate = harness.hold("up")
+    running = asyncio.create_task(harness.target.apply(spec("github"), Log()))
+    await anyio.to_thread.run_sync(gate.wait_started)
+    await harness.target.interrupt()
+    with pytest.raises(TargetError, match="canceled"):
+        await running
+    assert harness.signals == [("github", signal.SIGINT)]
+
+
+async def test_plugins_for_the_installed_sdks_are_installed_at_start(make_harness: Any) -> None:
+    from importlib import metadata
+
+    harness: Harness = await make_harness()
+    installs = [c.args[-3:] for c in harness.cli.calls if c.command == "plugin install"]
+    assert installs == [
+        ("resource", "kubernetes", f"v{metadata.version('pulumi-kubernetes')}"),
+        ("resource", "azure-native", f"v{metadata.version('pulumi-azure-native')}"),
+    ]
+
+
+async def test_a_missing_cli_is_a_readiness_problem_and_every_operation_says_how_to_install(
+    make_harness: Any, tmp_path: Any
+) -> None:
+    from mcp_adapters.targets.kubernetes import KubernetesTarget
+    from mcp_adapters.targets.kubernetes._stacks import Stacks
+
+    harness: Harness = await make_harness()
+    empty = tmp_path / "no-cli"
+    (empty / "bin").mkdir(parents=True)
+    settings = harness.settings.model_copy(update={"pulumi_cli_root": empty})
+    target = KubernetesTarget(settings, stacks=Stacks(settings))  # the real lookup of the CLI
+    await target.start()
+    problem = target.problem()
+    assert problem is not None
+    assert "get.pulumi.com" in problem
+    assert "MCP_ADAPTERS_PULUMI_CLI_ROOT" in problem
+    with pytest.raises(TargetError) as raised:
+        await target.apply(spec("github"), Log())
+    assert raised.value.reason == "PulumiCliMissing"
+    assert "get.pulumi.com" in raised.value.message
+    await target.close()
+
+
+async def test_secrets_reach_the_stack_as_secrets_and_never_the_log(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    log = Log()
+    await harness.target.apply(spec("github", GITHUB_TOKEN="ghp_verysecretvalue"), log)
+    assert "ghp_verysecretvalue" not in log.text()
+    secret = [r for r in harness.cli.resources(PROJECT, "github", root=harness.backend) if r["type"].endswith("Secret")]
+    assert secret, "the adapter's secret variables become a Kubernetes Secret"
+    assert "ghp_verysecretvalue" not in json.dumps([c.args for c in harness.cli.calls])
+
+
+async def test_a_service_killed_mid_update_is_recovered_by_the_next_start(make_harness: Any, tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.service.conftest import wait_for
+
+    state_dir, marker = tmp_path / "state", tmp_path / "held"
+    held = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/service/targets/kubernetes/_held_update.py"), str(state_dir), str(marker)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        await anyio.to_thread.run_sync(lambda: wait_for(marker.exists, 60, "the update to be held"))
+    finally:
+        held.kill()
+        held.wait(timeout=30)
+
+    harness: Harness = await make_harness(pulumi_install_plugins=False)  # the same state dir: a restart
+    assert len(harness.cli.locks(PROJECT, "github", root=harness.backend)) == 1
+    log = Log()
+    await harness.target.apply(spec("github"), log)
+    operations = [c for c in harness.cli.commands() if c in ("up", "cancel", "refresh")]
+    assert operations == ["cancel", "refresh", "up"]
+    assert "the up started" in log.text()
+    assert "never finished" in log.text()
+    assert harness.cli.locks(PROJECT, "github", root=harness.backend) == []
+    assert not (harness.settings.state_dir / "pulumi" / "workspaces" / "github" / "operation.json").exists()
