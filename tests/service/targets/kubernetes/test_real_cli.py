@@ -108,9 +108,15 @@ def test_every_example_payload_through_the_service_on_kind(
             assert "azure" in json.dumps(failed).lower()
     status = wait_for(lambda: phase("azure-remote")["phase"] == "Ready" and phase("azure-remote"), 900)
     assert status["lastOperation"]["resourceChanges"]["create"] >= 5
-    with httpx.Client(base_url="http://127.0.0.1", headers={"Host": "mcp.localtest.me"}, timeout=60) as ingress:
+    # The ingress serves https only (its TLS secret is absent here, so nginx presents its own certificate).
+    with httpx.Client(
+        base_url="https://127.0.0.1",
+        headers={"Host": "mcp.localtest.me"},
+        timeout=60,
+        verify=False,  # noqa: S501
+    ) as ingress:
         answer = ingress.post(
-            "/azure-remote",
+            "/adapters/azure-remote/mcp",
             json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
             headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
         )

@@ -75,6 +75,13 @@ class KubernetesTarget:
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.settings.database_url and self.settings.pulumi_backend_url is None:
+            logger.warning(
+                "adapters are in a shared database but their stacks in a file:// backend under %s: every service "
+                "replica, and a restart without that directory, would see other stacks. Set "
+                "MCP_ADAPTERS_PULUMI_BACKEND_URL (azblob://, s3://, gs:// or Pulumi Cloud)",
+                self.settings.state_dir,
+            )
         problem = await anyio.to_thread.run_sync(self.stacks.connect)
         if problem is not None:
             logger.error("kubernetes target: %s", problem)
