@@ -14,7 +14,7 @@ from starlette.routing import Route
 from mcp_bridge.bridge import Bridge
 from mcp_bridge.forward_app import create_forward_app
 from mcp_bridge.guard import HostOriginGuard
-from mcp_bridge.ops import AsgiEndpoint, operations_routes
+from mcp_bridge.ops import MCP_METHODS, AsgiEndpoint, HotPathApp, operations_routes
 from mcp_bridge.peers import PeerForwarder
 from mcp_bridge.settings import BridgeSettings
 from mcp_bridge.sse import LegacySSE
@@ -43,9 +43,12 @@ def create_app(settings: BridgeSettings, environ: Mapping[str, str] | None = Non
                     await bridge.close()
                     await peers.aclose()
 
-    app = Starlette(
+    app = HotPathApp(
+        hot_path="/mcp",
+        hot_methods=MCP_METHODS,
+        hot=HostOriginGuard(streamable, settings=settings),
         routes=[
-            Route("/mcp", streamable, methods=["GET", "POST", "DELETE"]),
+            Route("/mcp", streamable, methods=list(MCP_METHODS)),
             Route("/sse", AsgiEndpoint(legacy.stream), methods=["GET"]),
             Route("/messages", AsgiEndpoint(legacy.messages), methods=["POST"]),
             Route("/messages/", AsgiEndpoint(legacy.messages), methods=["POST"]),

@@ -16,7 +16,7 @@ from mcp_bridge import jsonrpc as rpc
 from mcp_bridge.forward import Forwarder
 from mcp_bridge.guard import HostOriginGuard
 from mcp_bridge.identity import Credential
-from mcp_bridge.ops import operations_routes
+from mcp_bridge.ops import MCP_METHODS, HotPathApp, operations_routes
 from mcp_bridge.settings import BridgeSettings
 
 
@@ -45,9 +45,12 @@ def create_forward_app(
                 with anyio.CancelScope(shield=True):
                     await forwarder.aclose()
 
-    app = Starlette(
+    app = HotPathApp(
+        hot_path="/mcp",
+        hot_methods=MCP_METHODS,
+        hot=HostOriginGuard(forwarder, settings=settings),
         routes=[
-            Route("/mcp", forwarder, methods=["GET", "POST", "DELETE"]),
+            Route("/mcp", forwarder, methods=list(MCP_METHODS)),
             Route("/sse", _no_legacy_sse, methods=["GET"]),
             Route("/messages", _no_legacy_sse, methods=["POST"]),
             *operations_routes(forwarder.readiness, forwarder.metrics),
