@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -133,3 +134,37 @@ async def test_readyz_fails_with_the_install_hint_when_the_cli_is_missing(make_h
             assert "get.pulumi.com" in preview.json()["detail"]
     finally:
         await runtime.stop()
+
+
+async def _held_runtime(harness: Harness) -> tuple[Runtime, Any]:
+    runtime = Runtime.build(harness.settings, target=harness.target)
+    app = create_app(harness.settings, runtime)
+    gate = harness.hold("up")
+    await runtime.start()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as api:
+        assert (await api.post("/adapters", json=spec("github").to_json())).status_code == 201
+    await anyio.to_thread.run_sync(gate.wait_started)
+    return runtime, gate
+
+
+async def test_sigterm_lets_a_running_update_finish_within_the_grace(make_harness: Any) -> None:
+    harness: Harness = await make_harness(poll_seconds=0.1, shutdown_grace_seconds=60)
+    runtime, gate = await _held_runtime(harness)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(runtime.stop)
+        # Not synchronisation: a window in which a wrong stop() would interrupt the update.
+        await anyio.sleep(0.3)
+        assert harness.signals == []
+        gate.release()
+    assert gate.outcome == "release"
+    assert harness.cli.history(PROJECT, "github", root=harness.backend)[-1]["result"] == "succeeded"
+
+
+async def test_sigterm_interrupts_an_update_that_outlives_the_grace(make_harness: Any) -> None:
+    harness: Harness = await make_harness(poll_seconds=0.1, shutdown_grace_seconds=0.2)
+    runtime, gate = await _held_runtime(harness)
+    with anyio.fail_after(30):
+        await runtime.stop()
+    assert harness.signals == [("github", signal.SIGINT)]
+    assert gate.outcome == "interrupt"
+    assert harness.cli.locks(PROJECT, "github", root=harness.backend) == []
