@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from anyio.to_thread import run_sync
@@ -11,8 +12,10 @@ from mcp_infra.spec import ADAPTER_NAME_PATTERN, AdapterSpec
 from mcp_adapters import preview as previews
 from mcp_adapters.admission import admit
 from mcp_adapters.api.deps import CurrentIdentity, PermissionsDep, RuntimeDep, StoreDep
+from mcp_adapters.auth.identity import Identity
 from mcp_adapters.errors import Conflict, ValidationFailed
 from mcp_adapters.models import Adapter, Preview, Problem
+from mcp_adapters.runtime import Runtime
 from mcp_adapters.views import adapter_view
 
 router = APIRouter(prefix="/adapters", tags=["adapters"])
@@ -114,9 +117,14 @@ async def replace_adapter(
     summary="Delete an adapter (202; it is gone once its replicas are stopped)",
 )
 async def delete_adapter(name: AdapterName, who: CurrentIdentity, runtime: RuntimeDep) -> Adapter:
+    return await _request(name, who, runtime, runtime.store.request_deletion)
+
+
+async def _request(name: str, who: Identity, runtime: Runtime, request: Callable[[str], Any]) -> Adapter:
+    """Record a request the reconciler carries out (delete, refresh) for a caller allowed to change the adapter."""
     store = runtime.store
     runtime.permissions.require_change(who, await run_sync(store.get, name), name)
-    row = await run_sync(store.request_deletion, name)
+    row = await run_sync(request, name)
     runtime.reconciler.wake()
     return await run_sync(_with_operation, store, row)
 
@@ -129,8 +137,4 @@ async def delete_adapter(name: AdapterName, who: CurrentIdentity, runtime: Runti
     summary="Read back what is deployed (drift) before the next apply (202; see the status's last operation)",
 )
 async def refresh_adapter(name: AdapterName, who: CurrentIdentity, runtime: RuntimeDep) -> Adapter:
-    store = runtime.store
-    runtime.permissions.require_change(who, await run_sync(store.get, name), name)
-    row = await run_sync(store.request_refresh, name)
-    runtime.reconciler.wake()
-    return await run_sync(_with_operation, store, row)
+    return await _request(name, who, runtime, runtime.store.request_refresh)
