@@ -1,0 +1,1 @@
+"""Test doubles of external programs the service drives (the Pulumi CLI), faithful enough to test against."""
