@@ -48,7 +48,6 @@ class ChildProcess:
         self.exited = anyio.Event()
         self.returncode: int | None = None
         self._process: anyio.abc.Process | None = None
-        self._write_lock = anyio.Lock()
         self._stopping = False
 
     @property
@@ -92,8 +91,8 @@ class ChildProcess:
             raise ChildGone(self.label)
         data = message if isinstance(message, bytes) else dumps(message)
         try:
-            async with self._write_lock:
-                await process.stdin.send(data + b"\n")
+            # No lock: the write itself is synchronous (so messages never interleave) and concurrent drains are safe.
+            await process.stdin.send(data + b"\n")
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, BrokenPipeError, ConnectionResetError) as exc:
             raise ChildGone(self.label) from exc
 
