@@ -10,8 +10,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from mcp_bridge._http import send_json
 from mcp_bridge.app import create_app
 from mcp_bridge.settings import BridgeSettings
+from starlette.types import Receive, Scope, Send
 
 from tests.conftest import free_port
 from tests.proxy_image._forward_upstream import ScriptedUpstream, serve
@@ -160,3 +162,18 @@ async def test_ready_once_the_upstream_answers_anything_and_health_metrics_guard
     assert legacy.status_code == 404
     assert "forward mode" in legacy.json()["error"]["message"]
     assert foreign.status_code == 403
+
+
+async def test_cookies_the_upstream_sets_for_one_client_never_reach_another() -> None:
+    async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        cookie = next((v.decode() for k, v in scope["headers"] if k == b"cookie"), None)
+        extra = [(b"set-cookie", b"upstream_session=for-client-a; Path=/")] if scope["query_string"] == b"set" else []
+        await send_json(send, 200, {"cookie": cookie}, extra)
+
+    async with forwarding(upstream) as client_a:
+        await client_a.post("/mcp?set", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        async with httpx.AsyncClient(base_url=client_a.base_url, timeout=30) as client_b:
+            seen = (await client_b.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "ping"})).json()
+    assert seen == {"cookie": None}

@@ -12,8 +12,11 @@ JSON-RPC error body that says what failed. Redirects are relayed, never followed
 from __future__ import annotations
 
 import contextlib
+import http.client
+import http.cookiejar
 import logging
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -45,6 +48,20 @@ class ClientGone(Exception):
     pass
 
 
+class _KeepNoCookies(http.cookiejar.CookieJar):
+    """The upstream's Set-Cookie goes to the caller as a header; the shared client keeps none.
+
+    httpx's default jar would store one caller's cookies and send them with the
+    next caller's requests (and parsing them was 7% of forward mode's time).
+    """
+
+    def extract_cookies(self, response: http.client.HTTPResponse, request: urllib.request.Request) -> None:
+        return
+
+    def add_cookie_header(self, request: urllib.request.Request) -> None:
+        return
+
+
 class Forwarder:
     def __init__(
         self,
@@ -69,6 +86,7 @@ class Forwarder:
             self.tokens = TokenProvider(settings.proxy_scope, settings, credential or make_credential(environ))
         self.client = httpx.AsyncClient(
             transport=transport or UpstreamTransport(),
+            cookies=_KeepNoCookies(),
             follow_redirects=False,
             timeout=httpx.Timeout(
                 connect=settings.upstream_connect_timeout, read=None, write=settings.request_timeout, pool=None
