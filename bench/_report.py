@@ -10,6 +10,8 @@ from bench._load import Phase
 PEERS = ("mcp-proxy", "supergateway (stateful)", "supergateway (stateless)")
 DIRECT = "direct stdio"
 BRIDGE_ROWS = ("mcp-bridge (handshake era)", "mcp-bridge (2026-07-28, pooled)")
+WIRE_DIRECT = "wire: direct stdio"
+WIRE_ROWS = ("wire: mcp-bridge (handshake era)", "wire: mcp-bridge (2026-07-28)")
 
 
 def _get(phases: list[Phase], target: str, clients: int) -> Phase | None:
@@ -34,6 +36,11 @@ def ratios(phases: list[Phase]) -> dict[str, Any]:
         if many is not None and direct32 is not None and direct32.throughput:
             entry["throughput_x_direct_at_32"] = round(many.throughput / direct32.throughput, 2)
         out[row] = entry
+    wire1 = _get(phases, WIRE_DIRECT, 1)
+    for row in WIRE_ROWS:
+        one = _get(phases, row, 1)
+        if one is not None and wire1 is not None:
+            out[row] = {"added_p50_ms_vs_wire_direct": round(one.percentile(50) - wire1.percentile(50), 3)}
     up1, fw1 = _get(phases, "streamable HTTP server, direct", 1), _get(phases, "mcp-bridge forward", 1)
     up32, fw32 = _get(phases, "streamable HTTP server, direct", 32), _get(phases, "mcp-bridge forward", 32)
     if up1 and fw1:
@@ -45,10 +52,11 @@ def ratios(phases: list[Phase]) -> dict[str, Any]:
 
 def print_table(phases: list[Phase], summary: dict[str, Any]) -> None:
     direct = {c: _get(phases, DIRECT, c) for c in (1, 32)}
+    wire = {c: _get(phases, WIRE_DIRECT, c) for c in (1, 32)}
     header = f"{'target':38} {'clients':>7} {'calls':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x direct':>9}"
     print("\n" + header + "\n" + "-" * len(header))
     for p in phases:
-        base = direct.get(p.clients)
+        base = (wire if p.target.startswith("wire:") else direct).get(p.clients)
         versus = f"{p.throughput / base.throughput:9.2f}" if base and base.throughput else f"{'':9}"
         print(
             f"{p.target:38} {p.clients:>7} {p.calls:>6} {p.throughput:>9.1f} "

@@ -8,6 +8,9 @@ clients (the shared pool); mcp-proxy (sparfenyuk, PyPI); supergateway
 (npm) stateful and stateless; and forward mode: the everything server's own
 streamable HTTP, directly and through mcp-bridge. Each with 1 and 32
 concurrent clients (the mcp SDK client), fixed call counts and a time cap.
+Then the "wire" rows: the same call from a minimal raw client (bench/_wire.py)
+on the stdio server directly and through mcp-bridge, which shows what the
+bridge itself adds once the SDK client's own cost is out of the way.
 Peers are installed into bench/.peers/. Results: a table on stdout, JSON and a
 plot in bench/results/; `--profile` adds a py-spy profile of the bridge under load.
 """
@@ -20,6 +23,7 @@ import os
 import platform
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +41,12 @@ from bench._targets import (
     start_mcp_proxy,
     start_supergateway,
 )
+from bench._wire import wire_phase
 
 RESULTS = ROOT / "bench" / "results"
 CONCURRENCY = (1, 32)
+# The raw client is cheap: more calls in the same time give steadier percentiles.
+WIRE_FACTOR = 3
 
 
 def targets(logs: Path, only: set[str]) -> list[tuple[str, Any]]:
@@ -63,16 +70,21 @@ def targets(logs: Path, only: set[str]) -> list[tuple[str, Any]]:
         ("supergateway-stateful", lambda: [start_supergateway(logs, stateful=True)]),
         ("supergateway-stateless", lambda: [start_supergateway(logs, stateful=False)]),
         ("forward", forward),
+        ("wire", lambda: [Target("wire", None, "legacy"), *bridge()]),
     ]
     return [(name, start) for name, start in table if not only or name in only]
 
 
-async def measure(group: list[Target], calls: dict[int, int], cap: float) -> list[Phase]:
+async def measure(group: list[Target], calls: dict[int, int], cap: float, *, wire: bool = False) -> list[Phase]:
     phases = []
     for target in group:
         for clients in CONCURRENCY:
-            phase = await run_phase(target, clients, calls[clients], cap)
-            print(f"  {target.name:38} x{clients:<3} {phase.throughput:8.1f} req/s  p50 {phase.percentile(50):8.2f} ms")
+            if wire:
+                phase = await wire_phase(target.url, target.mode, clients, calls[clients] * WIRE_FACTOR, cap)
+            else:
+                phase = await run_phase(target, clients, calls[clients], cap)
+            rate, p50 = phase.throughput, phase.percentile(50)
+            print(f"  {phase.target:38} x{clients:<3} {rate:8.1f} req/s  p50 {p50:8.2f} ms")
             phases.append(phase)
     return phases
 
@@ -95,7 +107,7 @@ def main() -> None:
         print(f"{name}:")
         group = start()
         try:
-            phases += anyio.run(measure, group, calls, args.cap)
+            phases += anyio.run(partial(measure, wire=name == "wire"), group, calls, args.cap)
             if args.profile and name == "bridge":
                 profile = profile_bridge(group, RESULTS, calls[32], args.cap)
         finally:

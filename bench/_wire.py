@@ -1,0 +1,207 @@
+"""The same `tools/call` from a minimal client: pre-built JSON-RPC on a raw pipe (stdio) or raw HTTP/1.1.
+
+The MCP SDK client costs over a millisecond of CPU per call on HTTP (half that
+on stdio), more than the bridge itself, and on a 2-core machine it competes
+with what it measures. Here each client is a loop that writes prepared bytes
+and reads the answer, so the difference between the stdio and the HTTP rows
+is what the bridge (HTTP parsing, routing, the pipe to the server) adds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import anyio
+import anyio.abc
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from bench._load import Phase
+from bench._targets import SERVER_ARGV
+
+WARMUP_CALLS = 20
+_CALL_PARAMS = {"name": "add", "arguments": {"a": 20, "b": 22}}
+_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "wire-bench", "version": "1"},
+}
+
+
+def _line(msg: dict[str, Any]) -> bytes:
+    return json.dumps(msg, separators=(",", ":")).encode()
+
+
+def _initialize(request_id: int) -> dict[str, Any]:
+    params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "wire-bench", "version": "1"}}
+    return {"jsonrpc": "2.0", "id": request_id, "method": "initialize", "params": params}
+
+
+_INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+
+
+def _call(request_id: int, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+class _Stdio:
+    def __init__(self, process: anyio.abc.Process) -> None:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        self.process, self.stdin = process, process.stdin
+        self.reader = BufferedByteReceiveStream(process.stdout)
+
+    async def ask(self, msg: dict[str, Any]) -> dict[str, Any]:
+        await self.stdin.send(_line(msg) + b"\n")
+        while True:
+            reply: dict[str, Any] = json.loads(await self.reader.receive_until(b"\n", 1 << 24))
+            if "id" in reply and "method" not in reply:
+                return reply
+
+    async def notify(self, msg: dict[str, Any]) -> None:
+        await self.stdin.send(_line(msg) + b"\n")
+
+
+class _Http:
+    """One keep-alive connection; answers must come as JSON with a Content-Length (the bridge's fast path)."""
+
+    def __init__(self, stream: anyio.abc.SocketStream, host: str, path: str) -> None:
+        self.stream, self.host, self.path = stream, host, path
+        self.reader = BufferedByteReceiveStream(stream)
+        self.session: str | None = None
+
+    async def post(self, msg: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        body = _line(msg)
+        head = [f"POST {self.path} HTTP/1.1", f"Host: {self.host}", "Content-Type: application/json"]
+        head += ["Accept: application/json, text/event-stream", f"Content-Length: {len(body)}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        if self.session:
+            head.append(f"Mcp-Session-Id: {self.session}")
+        await self.stream.send("\r\n".join(head).encode() + b"\r\n\r\n" + body)
+        status_line, *lines = (await self.reader.receive_until(b"\r\n\r\n", 1 << 16)).decode("latin-1").split("\r\n")
+        found = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+        length = int(found.get("content-length", "0"))
+        content = await self.reader.receive_exactly(length) if length else b""
+        return int(status_line.split()[1]), found, content
+
+    async def ask(self, msg: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        status, _, content = await self.post(msg, headers)
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}: {content[:200]!r}")
+        reply: dict[str, Any] = json.loads(content)
+        return reply
+
+
+async def _run(clients: int, calls: int, cap: float, client: Any, name: str, mode: str) -> Phase:
+    latencies: list[float] = []
+    errors = 0
+    ready = 0
+    all_ready, go = anyio.Event(), anyio.Event()
+    ends: list[float] = []
+    start = 0.0
+
+    async def worker() -> None:
+        nonlocal ready, errors
+        async with client() as one_call:
+            for _ in range(WARMUP_CALLS):
+                await one_call()
+            ready += 1
+            if ready == clients:
+                all_ready.set()
+            await go.wait()
+            deadline = start + cap
+            for _ in range(calls):
+                if time.perf_counter() >= deadline:
+                    break
+                began = time.perf_counter()
+                if "error" in await one_call():
+                    errors += 1
+                latencies.append((time.perf_counter() - began) * 1000)
+            ends.append(time.perf_counter())
+
+    with anyio.fail_after(cap + 240):
+        async with anyio.create_task_group() as tg:
+            for _ in range(clients):
+                tg.start_soon(worker)
+            await all_ready.wait()
+            start = time.perf_counter()
+            go.set()
+    seconds = max(ends) - start if ends else 0.0
+    return Phase(name, mode, clients, len(latencies), errors, seconds, latencies)
+
+
+def _stdio_client() -> Any:
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def client() -> Any:
+        async with await anyio.open_process(SERVER_ARGV) as process:
+            stdio = _Stdio(process)
+            await stdio.ask(_initialize(0))
+            await stdio.notify(_INITIALIZED)
+            counter = 0
+
+            async def one_call() -> dict[str, Any]:
+                nonlocal counter
+                counter += 1
+                return await stdio.ask(_call(counter, _CALL_PARAMS))
+
+            try:
+                yield one_call
+            finally:
+                await stdio.stdin.aclose()
+                with anyio.move_on_after(5):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()
+
+    return client
+
+
+def _http_client(url: str, mode: str) -> Any:
+    from contextlib import asynccontextmanager
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+
+    @asynccontextmanager
+    async def client() -> Any:
+        async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
+            http = _Http(stream, parts.netloc, parts.path)
+            headers: dict[str, str] = {}
+            params: dict[str, Any] = dict(_CALL_PARAMS)
+            if mode == "2026-07-28":
+                headers = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "add"}
+                params["_meta"] = _META
+            else:
+                status, found, _ = await http.post(_initialize(0), {})
+                assert status == 200, status
+                http.session = found["mcp-session-id"]
+                await http.post(_INITIALIZED, {})
+            counter = 0
+
+            async def one_call() -> dict[str, Any]:
+                nonlocal counter
+                counter += 1
+                return await http.ask(_call(counter, params), headers)
+
+            try:
+                yield one_call
+            finally:
+                if http.session:
+                    head = [f"DELETE {parts.path} HTTP/1.1", f"Host: {parts.netloc}", f"Mcp-Session-Id: {http.session}"]
+                    await stream.send("\r\n".join(head).encode() + b"\r\n\r\n")
+                    await http.reader.receive_until(b"\r\n\r\n", 1 << 16)
+
+    return client
+
+
+async def wire_phase(url: str | None, mode: str, clients: int, calls: int, cap: float) -> Phase:
+    """`url` None: the stdio server itself (handshake era, one process per client)."""
+    if url is None:
+        return await _run(clients, calls, cap, _stdio_client(), "wire: direct stdio", "legacy")
+    era = "2026-07-28" if mode == "2026-07-28" else "handshake era"
+    return await _run(clients, calls, cap, _http_client(url, mode), f"wire: mcp-bridge ({era})", mode)
