@@ -177,3 +177,19 @@ async def test_cookies_the_upstream_sets_for_one_client_never_reach_another() ->
         async with httpx.AsyncClient(base_url=client_a.base_url, timeout=30) as client_b:
             seen = (await client_b.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "ping"})).json()
     assert seen == {"cookie": None}
+
+
+async def test_the_upstream_sees_the_callers_accept_headers_not_the_forwarders_defaults() -> None:
+    upstream = ScriptedUpstream()
+    async with forwarding(upstream) as client:
+        for name in ("accept", "accept-encoding", "user-agent"):
+            del client.headers[name]
+        await client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        await client.post(
+            "/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers={"Accept-Encoding": "identity"}
+        )
+    bare, explicit = upstream.seen
+    # An encoding the caller never asked for would reach it still encoded: bodies are relayed as raw bytes.
+    assert "accept-encoding" not in bare
+    assert "accept" not in bare
+    assert explicit["accept-encoding"] == "identity"

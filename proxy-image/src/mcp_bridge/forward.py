@@ -92,6 +92,10 @@ class Forwarder:
                 connect=settings.upstream_connect_timeout, read=None, write=settings.request_timeout, pool=None
             ),
         )
+        # The caller's own Accept, Accept-Encoding and User-Agent go upstream, never httpx's defaults: an encoding
+        # the caller did not ask for would reach it still encoded, since bodies are relayed as raw bytes.
+        for name in ("accept", "accept-encoding", "user-agent"):
+            del self.client.headers[name]
         self.draining = False
         self._in_flight = 0
         self._streams: set[anyio.CancelScope] = set()
