@@ -20,6 +20,7 @@ from pulumi_mocks import Recorder, RecordingMonitor
 
 ROOT = Path(__file__).parents[2]
 SETTINGS = PlatformSettings(azure=AzureSettings(subscription_id="0000"))
+SHARED = ControlPlaneConfig(env={"MCP_ADAPTERS_PULUMI_BACKEND_URL": "azblob://stacks"})
 
 
 def run(database_url: str | None = None) -> Recorder:
@@ -29,7 +30,8 @@ def run(database_url: str | None = None) -> Recorder:
 
     @pulumi.runtime.test
     def program() -> Any:
-        exports = deploy_platform(SETTINGS, adapters, ControlPlaneConfig(), database_url)
+        control = SHARED if database_url else ControlPlaneConfig()
+        exports = deploy_platform(SETTINGS, adapters, control, database_url)
         return pulumi.Output.from_input(exports["adapters"]).apply(lambda e: e)
 
     program()
@@ -62,6 +64,20 @@ def test_a_database_url_becomes_a_secret_not_plain_env() -> None:
     database = next(e for e in container["env"] if e["name"] == "DATABASE_URL")
     assert "secretKeyRef" in database["valueFrom"]
     assert "pw@db" not in repr(recorder.one("Deployment").inputs)
+
+
+def test_a_shared_database_without_a_shared_stack_backend_is_refused() -> None:
+    # The state directory is an emptyDir then: stacks in a file:// backend there would be lost on restart.
+    with pytest.raises(ValueError, match="MCP_ADAPTERS_PULUMI_BACKEND_URL"):
+        control_plane(SETTINGS, ControlPlaneConfig(), "postgresql://u:pw@db/mcp")
+
+
+def test_the_control_plane_gets_time_to_finish_a_running_update_on_shutdown() -> None:
+    (deployment,) = [r for r in control_plane(SETTINGS, ControlPlaneConfig(), None) if r.kind == "Deployment"]
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert pod["terminationGracePeriodSeconds"] > int(env["MCP_ADAPTERS_SHUTDOWN_GRACE_SECONDS"])
+    assert env["MCP_ADAPTERS_PULUMI_HOME"].startswith("/var/lib/mcp-adapters/")
 
 
 def test_the_control_plane_can_manage_exactly_what_adapters_are_made_of() -> None:

@@ -28,6 +28,7 @@ from mcp_infra.settings import PlatformSettings
 MANAGED_IDENTITY_CONTRIBUTOR: Final = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59"
 RBAC_ADMINISTRATOR: Final = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
 DATA_DIR: Final = "/var/lib/mcp-adapters"
+SHUTDOWN_GRACE_SECONDS: Final = 120
 # What the control plane creates for adapters (exactly the kinds the render emits) and reads back.
 _MANAGE: Final = ["get", "list", "watch", "create", "update", "patch", "delete"]
 _RULES: Final = [
@@ -121,7 +122,18 @@ def control_plane(
         depends_on=[role.key],
     )
     resources += [sa, role, binding]
-    env: list[dict[str, Any]] = [{"name": "MCP_ADAPTERS_TARGET", "value": "kubernetes"}]
+    if database_url and "MCP_ADAPTERS_PULUMI_BACKEND_URL" not in config.env:
+        # With a shared database the state directory is an emptyDir: stacks kept there would be lost.
+        raise ValueError(
+            "controlPlane with a databaseUrl keeps no volume: set controlPlane.env.MCP_ADAPTERS_PULUMI_BACKEND_URL "
+            "(azblob://<container>, s3://, gs:// or https://api.pulumi.com) so the adapters' stacks survive restarts"
+        )
+    env: list[dict[str, Any]] = [
+        {"name": "MCP_ADAPTERS_TARGET", "value": "kubernetes"},
+        # The root filesystem is read-only: the CLI's plugins and state go to the data volume.
+        {"name": "MCP_ADAPTERS_PULUMI_HOME", "value": f"{DATA_DIR}/pulumi-home"},
+        {"name": "MCP_ADAPTERS_SHUTDOWN_GRACE_SECONDS", "value": str(SHUTDOWN_GRACE_SECONDS)},
+    ]
     env += [{"name": k, "value": v} for k, v in sorted(config.env.items())]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
     if database_url:
@@ -214,6 +226,8 @@ def _deployment(
             "metadata": {"labels": labels},
             "spec": {
                 "serviceAccountName": cp.service_name,
+                # A running Pulumi update gets the service's shutdown grace to finish, plus time to stop.
+                "terminationGracePeriodSeconds": SHUTDOWN_GRACE_SECONDS + 30,
                 "securityContext": {
                     "runAsNonRoot": True,
                     "runAsUser": settings.run_as_user,
