@@ -167,3 +167,13 @@ def test_render_is_deterministic_and_documents_parse(example: AdapterSpec) -> No
     assert "StatefulSet" in kinds
     if example.use_workload_identity:
         assert "azure-native:managedidentity:UserAssignedIdentity" in kinds
+
+
+def test_the_ingress_passes_on_who_the_caller_is_as_the_verify_endpoint_says() -> None:
+    from mcp_infra.render import render_adapter
+    from mcp_infra.spec import AdapterSpec
+
+    spec = AdapterSpec.model_validate({"name": "x", "imageName": "mcp-proxy", "imageVersion": "1"})
+    (ingress,) = [r for r in render_adapter(spec).resources if r.kind == "Ingress"]
+    passed = ingress.inputs["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-response-headers"]
+    assert set(passed.split(",")) == {"X-Auth-Request-User", "X-Mcp-UserId", "X-Mcp-Roles"}

@@ -33,7 +33,8 @@ NGINX_ANNOTATIONS: Final = {
     "nginx.ingress.kubernetes.io/proxy-body-size": "8m",
     "nginx.ingress.kubernetes.io/upstream-hash-by": "$http_mcp_session_id",
     "nginx.ingress.kubernetes.io/auth-url": "{verify_url}?adapter={adapter}",
-    "nginx.ingress.kubernetes.io/auth-response-headers": "X-Auth-Request-User",
+    # What /auth/verify answers with, passed on to the adapter (mcp-gateway names the user and roles so).
+    "nginx.ingress.kubernetes.io/auth-response-headers": "X-Auth-Request-User,X-Mcp-UserId,X-Mcp-Roles",
 }
 # Everything outside the cluster and the VNet, HTTPS only. Private ranges stay
 # closed (no lateral movement), and so does 169.254.0.0/16: the node's IMDS
