@@ -175,14 +175,19 @@ def logs(
     instance: Annotated[int, typer.Option("-i", "--instance", help="Replica index.")] = 0,
     tail: Annotated[int, typer.Option("--tail", help="How many of the last lines.")] = 200,
     follow: Annotated[bool, typer.Option("-f", "--follow", help="Keep printing new lines.")] = False,
+    operation: Annotated[
+        bool, typer.Option("--operation", help="The last operation's log (e.g. the Pulumi update) instead.")
+    ] = False,
     server: Server = DEFAULT_SERVER,
     token: Token = None,
     user: User = None,
     roles: Roles = None,
 ) -> None:
-    """Print a replica's output."""
+    """Print a replica's output, or the log of the adapter's last operation."""
     api = _client(server, token, user, roles)
-    params = {"instance": instance, "tail": tail}
+    params: dict[str, Any] = {"instance": instance, "tail": tail}
+    if operation:
+        params["source"] = "operation"
     if follow:
         api.stream_lines(f"/adapters/{name}/logs", {**params, "follow": "true"})
     else:

@@ -59,6 +59,11 @@ async def test_post_to_ready_to_delete_through_the_api(make_harness: Any) -> Non
             assert waiting["lastOperation"]["resourceChanges"]["create"] >= 5
             assert "does not exist" in {c["type"]: c for c in waiting["conditions"]}["Ready"]["message"]
 
+            engine_log = (await api.get("/adapters/github/logs", params={"source": "operation"})).text
+            assert "create kubernetes:apps/v1:StatefulSet github" in engine_log
+            assert "up finished in" in engine_log
+            assert "ghp_secret" not in engine_log
+
             harness.roll_out(ready=True)
 
             async def ready() -> Any:
@@ -75,11 +80,6 @@ async def test_post_to_ready_to_delete_through_the_api(make_harness: Any) -> Non
                 return "refresh" in harness.cli.commands()
 
             await eventually(refreshed, what="the refresh")
-            operation_log = "\n".join(
-                str(row.log) for row in [runtime.store.operation(i) for i in range(1, 10)] if row is not None
-            )
-            assert "create kubernetes:apps/v1:StatefulSet github" in operation_log
-            assert "ghp_secret" not in operation_log
 
             assert (await api.delete("/adapters/github")).status_code == 202
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Query
@@ -31,7 +31,7 @@ async def get_status(
     response_class=PlainTextResponse,
     response_model=None,
     responses={**PROBLEMS, 200: {"content": {"text/plain": {}}, "description": "Log lines of one replica"}},
-    summary="A replica's output (follow=true streams new lines)",
+    summary="A replica's output (follow=true streams new lines), or the last operation's log",
 )
 async def get_logs(
     name: AdapterName,
@@ -40,8 +40,18 @@ async def get_logs(
     instance: Annotated[int, Query(ge=0, le=99, description="Replica index, 0-based.")] = 0,
     tail: Annotated[int, Query(ge=1, le=MAX_TAIL, description="How many of the last lines.")] = 200,
     follow: Annotated[bool, Query(description="Keep streaming new lines until the adapter goes away.")] = False,
+    source: Annotated[
+        Literal["replica", "operation"],
+        Query(description="`replica`: a replica's output; `operation`: the last operation's log (e.g. Pulumi's)."),
+    ] = "replica",
 ) -> PlainTextResponse | StreamingResponse:
     row = runtime.permissions.require_read(who, await run_sync(runtime.store.get, name), name)
+    if source == "operation":
+        operation = await run_sync(runtime.store.operation, row.last_operation_id)
+        if operation is None:
+            raise NotFound(f"adapter {name!r} has no operation yet")
+        lines = operation.log.splitlines()[-tail:]
+        return PlainTextResponse("".join(line + "\n" for line in lines))
     if instance >= row.replicas_desired:
         raise NotFound(
             f"adapter {name!r} has {row.replicas_desired} replica(s): use instance 0..{row.replicas_desired - 1}"
