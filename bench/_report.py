@@ -88,7 +88,7 @@ def plot(phases: list[Phase], path: Path) -> Path:
         axis.invert_yaxis()
         if "latency" in title:
             axis.set_xscale("log")
-    fig.suptitle("tools/call through stdio bridges on loopback (mcp SDK client, everything test server)")
+    fig.suptitle("tools/call through stdio bridges on loopback (mcp SDK client; wire rows: a raw client)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
