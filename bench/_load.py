@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,11 +55,32 @@ class Phase:
 def _client(target: Target) -> Client:
     if target.url is None:
         server = StdioServerParameters(command=SERVER_ARGV[0], args=SERVER_ARGV[1:])
-        return Client(server, mode=target.mode)  # type: ignore[arg-type]
-    return Client(target.url, mode=target.mode)  # type: ignore[arg-type]
+        return Client(server, mode=target.mode)
+    return Client(target.url, mode=target.mode)
+
+
+# One client: an async context manager that yields a coroutine function making one call and saying if it failed.
+OpenClient = Callable[[], AbstractAsyncContextManager[Callable[[], Awaitable[bool]]]]
 
 
 async def run_phase(target: Target, clients: int, calls_per_client: int, cap: float) -> Phase:
+    @asynccontextmanager
+    async def sdk_client() -> AsyncIterator[Callable[[], Awaitable[bool]]]:
+        async with _client(target) as client:
+
+            async def call() -> bool:
+                result = await client.call_tool("add", {"a": 20, "b": 22})
+                return bool(result.is_error)
+
+            yield call
+
+    return await closed_loop(sdk_client, clients, calls_per_client, cap, target.name, target.mode)
+
+
+async def closed_loop(
+    open_client: OpenClient, clients: int, calls: int, cap: float, name: str, mode: str, warmup: int = WARMUP_CALLS
+) -> Phase:
+    """`clients` clients call back to back, all starting together after a warm-up; stops at `calls` each or `cap` s."""
     latencies: list[float] = []
     errors = 0
     ready = 0
@@ -65,27 +88,22 @@ async def run_phase(target: Target, clients: int, calls_per_client: int, cap: fl
     ends: list[float] = []
     start = 0.0
 
-    async def call(client: Client) -> None:
-        nonlocal errors
-        result = await client.call_tool("add", {"a": 20, "b": 22})
-        if result.is_error:
-            errors += 1
-
     async def worker() -> None:
-        nonlocal ready
-        async with _client(target) as client:
-            for _ in range(WARMUP_CALLS):
-                await call(client)
+        nonlocal ready, errors
+        async with open_client() as one_call:
+            for _ in range(warmup):
+                await one_call()
             ready += 1
             if ready == clients:
                 all_ready.set()
             await go.wait()
             deadline = start + cap
-            for _ in range(calls_per_client):
+            for _ in range(calls):
                 if time.perf_counter() >= deadline:
                     break
                 began = time.perf_counter()
-                await call(client)
+                if await one_call():
+                    errors += 1
                 latencies.append((time.perf_counter() - began) * 1000)
             ends.append(time.perf_counter())
 
@@ -97,4 +115,4 @@ async def run_phase(target: Target, clients: int, calls_per_client: int, cap: fl
             start = time.perf_counter()
             go.set()
     seconds = max(ends) - start if ends else 0.0
-    return Phase(target.name, target.mode, clients, len(latencies), errors, seconds, latencies)
+    return Phase(name, mode, clients, len(latencies), errors, seconds, latencies)

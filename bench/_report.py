@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ def plot(phases: list[Phase], path: Path) -> Path:
 
     names = list(dict.fromkeys(p.target for p in phases))
     fig, axes = plt.subplots(1, 3, figsize=(18, 6))
-    panels = [
+    panels: list[tuple[str, int, Callable[[Phase], float]]] = [
         ("throughput, 32 clients (req/s)", 32, lambda p: p.throughput),
         ("p50 latency, 1 client (ms)", 1, lambda p: p.percentile(50)),
         ("p99 latency, 32 clients (ms)", 32, lambda p: p.percentile(99)),

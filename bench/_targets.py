@@ -35,9 +35,11 @@ def install_peers() -> dict[str, str]:
     """mcp-proxy (PyPI) in its own venv, supergateway (npm) in its own prefix; versions for the report."""
     proxy_venv = PEERS / "mcp-proxy"
     if not (proxy_venv / "bin" / "mcp-proxy").exists():
-        subprocess.run(["uv", "venv", "-q", str(proxy_venv)], check=True)
+        # uv from PATH, else the one `dev.py` installed into .tools/ on a machine that had none.
+        uv = shutil.which("uv") or str(ROOT / ".tools" / "uv" / "bin" / "uv")
+        subprocess.run([uv, "venv", "-q", str(proxy_venv)], check=True)
         env = {**os.environ, "VIRTUAL_ENV": str(proxy_venv)}
-        subprocess.run(["uv", "pip", "install", "-q", "mcp-proxy"], check=True, env=env)
+        subprocess.run([uv, "pip", "install", "-q", "mcp-proxy"], check=True, env=env)
     gateway = PEERS / "supergateway"
     if not (gateway / "node_modules" / "supergateway").exists():
         npm = shutil.which("npm", path=node_env()["PATH"]) or "npm"

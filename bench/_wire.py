@@ -10,14 +10,16 @@ is what the bridge (HTTP parsing, routing, the pipe to the server) adds.
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from bench._load import Phase
+from bench._load import OpenClient, Phase, closed_loop
 from bench._targets import SERVER_ARGV
 
 WARMUP_CALLS = 20
@@ -93,59 +95,19 @@ class _Http:
         return reply
 
 
-async def _run(clients: int, calls: int, cap: float, client: Any, name: str, mode: str) -> Phase:
-    latencies: list[float] = []
-    errors = 0
-    ready = 0
-    all_ready, go = anyio.Event(), anyio.Event()
-    ends: list[float] = []
-    start = 0.0
-
-    async def worker() -> None:
-        nonlocal ready, errors
-        async with client() as one_call:
-            for _ in range(WARMUP_CALLS):
-                await one_call()
-            ready += 1
-            if ready == clients:
-                all_ready.set()
-            await go.wait()
-            deadline = start + cap
-            for _ in range(calls):
-                if time.perf_counter() >= deadline:
-                    break
-                began = time.perf_counter()
-                if "error" in await one_call():
-                    errors += 1
-                latencies.append((time.perf_counter() - began) * 1000)
-            ends.append(time.perf_counter())
-
-    with anyio.fail_after(cap + 240):
-        async with anyio.create_task_group() as tg:
-            for _ in range(clients):
-                tg.start_soon(worker)
-            await all_ready.wait()
-            start = time.perf_counter()
-            go.set()
-    seconds = max(ends) - start if ends else 0.0
-    return Phase(name, mode, clients, len(latencies), errors, seconds, latencies)
-
-
-def _stdio_client() -> Any:
-    from contextlib import asynccontextmanager
-
+def _stdio_client() -> OpenClient:
     @asynccontextmanager
-    async def client() -> Any:
+    async def client() -> AsyncIterator[Callable[[], Awaitable[bool]]]:
         async with await anyio.open_process(SERVER_ARGV) as process:
             stdio = _Stdio(process)
             await stdio.ask(_initialize(0))
             await stdio.notify(_INITIALIZED)
             counter = 0
 
-            async def one_call() -> dict[str, Any]:
+            async def one_call() -> bool:
                 nonlocal counter
                 counter += 1
-                return await stdio.ask(_call(counter, _CALL_PARAMS))
+                return "error" in await stdio.ask(_call(counter, _CALL_PARAMS))
 
             try:
                 yield one_call
@@ -159,17 +121,15 @@ def _stdio_client() -> Any:
     return client
 
 
-def _http_client(url: str, mode: str) -> Any:
-    from contextlib import asynccontextmanager
-    from urllib.parse import urlsplit
-
+def _http_client(url: str, mode: str) -> OpenClient:
     parts = urlsplit(url)
-    assert parts.hostname is not None
-    assert parts.port is not None
+    host, port = parts.hostname, parts.port
+    assert host is not None
+    assert port is not None
 
     @asynccontextmanager
-    async def client() -> Any:
-        async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
+    async def client() -> AsyncIterator[Callable[[], Awaitable[bool]]]:
+        async with await anyio.connect_tcp(host, port) as stream:
             http = _Http(stream, parts.netloc, parts.path)
             headers: dict[str, str] = {}
             params: dict[str, Any] = dict(_CALL_PARAMS)
@@ -183,10 +143,10 @@ def _http_client(url: str, mode: str) -> Any:
                 await http.post(_INITIALIZED, {})
             counter = 0
 
-            async def one_call() -> dict[str, Any]:
+            async def one_call() -> bool:
                 nonlocal counter
                 counter += 1
-                return await http.ask(_call(counter, params), headers)
+                return "error" in await http.ask(_call(counter, params), headers)
 
             try:
                 yield one_call
@@ -202,6 +162,8 @@ def _http_client(url: str, mode: str) -> Any:
 async def wire_phase(url: str | None, mode: str, clients: int, calls: int, cap: float) -> Phase:
     """`url` None: the stdio server itself (handshake era, one process per client)."""
     if url is None:
-        return await _run(clients, calls, cap, _stdio_client(), "wire: direct stdio", "legacy")
+        return await closed_loop(_stdio_client(), clients, calls, cap, "wire: direct stdio", "legacy", WARMUP_CALLS)
     era = "2026-07-28" if mode == "2026-07-28" else "handshake era"
-    return await _run(clients, calls, cap, _http_client(url, mode), f"wire: mcp-bridge ({era})", mode)
+    return await closed_loop(
+        _http_client(url, mode), clients, calls, cap, f"wire: mcp-bridge ({era})", mode, WARMUP_CALLS
+    )
