@@ -4,60 +4,22 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import tomllib
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from mcp_bridge.app import create_app
 from mcp_bridge.settings import BridgeSettings
 
 from tests.conftest import ROOT
+from tests.dockerfiles import Instruction, build_args, final, final_env, parse, sources_missing_from_context
 
 DOCKERFILE = ROOT / "proxy-image" / "Dockerfile"
 PYPROJECT = ROOT / "proxy-image" / "pyproject.toml"
 
 
-@dataclass
-class Instruction:
-    keyword: str
-    value: str
-    stage: int
-
-
-def parse(path: Path) -> list[Instruction]:
-    """Instructions with line continuations joined and comments dropped; `stage` counts FROMs."""
-    instructions: list[Instruction] = []
-    stage = -1
-    pending = ""
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line, pending = pending + line, ""
-        keyword, _, value = line.partition(" ")
-        keyword = keyword.upper()
-        if keyword == "FROM":
-            stage += 1
-        instructions.append(Instruction(keyword, value.strip(), stage))
-    assert not pending, "the Dockerfile ends inside a line continuation"
-    return instructions
-
-
 @pytest.fixture(scope="module")
 def instructions() -> list[Instruction]:
     return parse(DOCKERFILE)
-
-
-def final(instructions: list[Instruction], keyword: str) -> list[str]:
-    last = instructions[-1].stage
-    return [i.value for i in instructions if i.keyword == keyword and i.stage == last]
 
 
 def test_every_instruction_is_known(instructions: list[Instruction]) -> None:
@@ -71,8 +33,7 @@ def test_multi_stage_with_a_slim_runtime(instructions: list[Instruction]) -> Non
     froms = [i.value for i in instructions if i.keyword == "FROM"]
     assert len(froms) >= 3
     assert froms[-1].endswith("AS runtime")
-    args = dict(i.value.split("=", 1) for i in instructions if i.keyword == "ARG" and "=" in i.value)
-    assert "slim" in args["PYTHON_IMAGE"]
+    assert "slim" in build_args(instructions)["PYTHON_IMAGE"]
 
 
 def test_the_entry_point_is_the_installed_console_script(instructions: list[Instruction]) -> None:
@@ -120,8 +81,7 @@ def test_node_npx_uv_and_uvx_are_in_the_image(instructions: list[Instruction]) -
 
 
 def test_everything_written_at_run_time_lives_under_one_cache_volume(instructions: list[Instruction]) -> None:
-    env = " ".join(final(instructions, "ENV"))
-    settings = dict(part.split("=", 1) for part in shlex.split(env) if "=" in part)
+    settings = final_env(instructions)
     volume = json.loads(final(instructions, "VOLUME")[0])
     assert volume == ["/cache"]
     for name in ("HOME", "NPM_CONFIG_CACHE", "UV_CACHE_DIR", "UV_TOOL_DIR", "XDG_CACHE_HOME"):
@@ -130,9 +90,4 @@ def test_everything_written_at_run_time_lives_under_one_cache_volume(instruction
 
 
 def test_copied_sources_exist_in_the_build_context_the_repository_root(instructions: list[Instruction]) -> None:
-    ignore = (ROOT / "proxy-image" / "Dockerfile.dockerignore").read_text()
-    for copy in (i.value for i in instructions if i.keyword == "COPY" and "--from=" not in i.value):
-        *sources, _ = copy.split()
-        for source in sources:
-            assert (ROOT / source).exists(), source
-            assert f"!{source}" in ignore or f"!{source}/**" in ignore, f"{source} is excluded from the context"
+    assert sources_missing_from_context(instructions, ROOT / "proxy-image" / "Dockerfile.dockerignore") == []

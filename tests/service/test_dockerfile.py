@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import tomllib
 
 import pytest
@@ -14,7 +13,7 @@ from mcp_infra.platform.control_plane import DATA_DIR
 from semver import VersionInfo
 
 from tests.conftest import ROOT
-from tests.proxy_image.test_dockerfile import Instruction, final, parse
+from tests.dockerfiles import Instruction, build_args, final, final_env, parse, sources_missing_from_context
 
 DOCKERFILE = ROOT / "service" / "Dockerfile"
 
@@ -24,21 +23,13 @@ def instructions() -> list[Instruction]:
     return parse(DOCKERFILE)
 
 
-def _args(instructions: list[Instruction]) -> dict[str, str]:
-    return dict(i.value.split("=", 1) for i in instructions if i.keyword == "ARG" and "=" in i.value)
-
-
-def _env(instructions: list[Instruction]) -> dict[str, str]:
-    return dict(part.split("=", 1) for part in shlex.split(" ".join(final(instructions, "ENV"))) if "=" in part)
-
-
 def test_the_pulumi_cli_matches_the_locked_automation_sdk(instructions: list[Instruction]) -> None:
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
     (sdk,) = [p["version"] for p in lock["package"] if p["name"] == "pulumi"]
-    cli = _args(instructions)["PULUMI_VERSION"]
+    cli = build_args(instructions)["PULUMI_VERSION"]
     assert cli == sdk
     assert VersionInfo.parse(cli) >= MIN_CLI_VERSION
-    assert "/opt/pulumi" in _env(instructions)["PATH"].split(":")
+    assert "/opt/pulumi" in final_env(instructions)["PATH"].split(":")
 
 
 def test_the_entry_point_is_the_service_console_script(instructions: list[Instruction]) -> None:
@@ -55,7 +46,7 @@ def test_it_runs_as_a_fixed_non_root_uid_with_state_where_the_platform_mounts_it
     uid, _, gid = final(instructions, "USER")[-1].partition(":")
     assert int(uid) >= 1000
     assert int(gid) != 0
-    env = _env(instructions)
+    env = final_env(instructions)
     assert env["MCP_ADAPTERS_STATE_DIR"] == DATA_DIR  # the control plane Deployment's volume
     assert env["MCP_ADAPTERS_PULUMI_HOME"].startswith(DATA_DIR + "/")
     assert json.loads(final(instructions, "VOLUME")[0]) == [DATA_DIR]
@@ -74,9 +65,4 @@ def test_the_healthcheck_probes_a_route_the_service_serves(instructions: list[In
 
 
 def test_copied_sources_exist_and_are_in_the_build_context(instructions: list[Instruction]) -> None:
-    ignore = (ROOT / "service" / "Dockerfile.dockerignore").read_text()
-    for copy in (i.value for i in instructions if i.keyword == "COPY" and "--from=" not in i.value):
-        *sources, _ = copy.split()
-        for source in sources:
-            assert (ROOT / source).exists(), source
-            assert f"!{source}" in ignore or f"!{source}/**" in ignore, f"{source} is excluded from the context"
+    assert sources_missing_from_context(instructions, ROOT / "service" / "Dockerfile.dockerignore") == []
