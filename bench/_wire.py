@@ -4,7 +4,8 @@ The MCP SDK client costs over a millisecond of CPU per call on HTTP (half that
 on stdio), more than the bridge itself, and on a 2-core machine it competes
 with what it measures. Here each client is a loop that writes prepared bytes
 and reads the answer, so the difference between the stdio and the HTTP rows
-is what the bridge (HTTP parsing, routing, the pipe to the server) adds.
+is what the proxy (HTTP parsing, routing, the pipe to the server) adds, for
+mcp-bridge and for its peers alike.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class _Stdio:
 
 
 class _Http:
-    """One keep-alive connection; answers must come as JSON with a Content-Length (the bridge's fast path)."""
+    """One keep-alive connection. Answers come as JSON (the bridge's fast path) or, from the peers, as a
+    chunked SSE response that the server ends after the answer."""
 
     def __init__(self, stream: anyio.abc.SocketStream, host: str, path: str) -> None:
         self.stream, self.host, self.path = stream, host, path
@@ -81,18 +83,35 @@ class _Http:
         if self.session:
             head.append(f"Mcp-Session-Id: {self.session}")
         await self.stream.send("\r\n".join(head).encode() + b"\r\n\r\n" + body)
+        return await self._response()
+
+    async def _response(self) -> tuple[int, dict[str, str], bytes]:
         status_line, *lines = (await self.reader.receive_until(b"\r\n\r\n", 1 << 16)).decode("latin-1").split("\r\n")
         found = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+        if found.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int((await self.reader.receive_until(b"\r\n", 64)).split(b";")[0], 16):
+                chunks.append(await self.reader.receive_exactly(size))
+                await self.reader.receive_exactly(2)
+            await self.reader.receive_until(b"\r\n", 1 << 16)  # no trailers are sent: the blank line
+            return int(status_line.split()[1]), found, b"".join(chunks)
         length = int(found.get("content-length", "0"))
         content = await self.reader.receive_exactly(length) if length else b""
         return int(status_line.split()[1]), found, content
 
     async def ask(self, msg: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-        status, _, content = await self.post(msg, headers)
+        status, found, content = await self.post(msg, headers)
         if status != 200:
             raise RuntimeError(f"HTTP {status}: {content[:200]!r}")
-        reply: dict[str, Any] = json.loads(content)
-        return reply
+        if not found.get("content-type", "").startswith("text/event-stream"):
+            reply: dict[str, Any] = json.loads(content)
+            return reply
+        for line in content.splitlines():
+            if line.startswith(b"data:"):
+                event: dict[str, Any] = json.loads(line[5:])
+                if "id" in event and "method" not in event:
+                    return event
+        raise RuntimeError(f"no answer in the event stream: {content[:200]!r}")
 
 
 def _stdio_client() -> OpenClient:
@@ -159,11 +178,8 @@ def _http_client(url: str, mode: str) -> OpenClient:
     return client
 
 
-async def wire_phase(url: str | None, mode: str, clients: int, calls: int, cap: float) -> Phase:
+async def wire_phase(name: str, url: str | None, mode: str, clients: int, calls: int, cap: float) -> Phase:
     """`url` None: the stdio server itself (handshake era, one process per client)."""
     if url is None:
-        return await closed_loop(_stdio_client(), clients, calls, cap, "wire: direct stdio", "legacy", WARMUP_CALLS)
-    era = "2026-07-28" if mode == "2026-07-28" else "handshake era"
-    return await closed_loop(
-        _http_client(url, mode), clients, calls, cap, f"wire: mcp-bridge ({era})", mode, WARMUP_CALLS
-    )
+        return await closed_loop(_stdio_client(), clients, calls, cap, name, "legacy", WARMUP_CALLS)
+    return await closed_loop(_http_client(url, mode), clients, calls, cap, name, mode, WARMUP_CALLS)

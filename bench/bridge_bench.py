@@ -9,8 +9,10 @@ clients (the shared pool); mcp-proxy (sparfenyuk, PyPI); supergateway
 streamable HTTP, directly and through mcp-bridge. Each with 1 and 32
 concurrent clients (the mcp SDK client), fixed call counts and a time cap.
 Then the "wire" rows: the same call from a minimal raw client (bench/_wire.py)
-on the stdio server directly and through mcp-bridge, which shows what the
-bridge itself adds once the SDK client's own cost is out of the way.
+on the stdio server directly, through mcp-bridge and through the stateful
+peers, which shows what each proxy itself adds and carries once the SDK
+client's own cost is out of the way (supergateway stateless, a process per
+request, is left out there).
 Peers are installed into bench/.peers/. Results: a table on stdout, JSON and a
 plot in bench/results/; `--profile` adds a py-spy profile of the bridge under load.
 """
@@ -34,12 +36,14 @@ from bench._profile import profile_bridge
 from bench._report import plot, print_table, ratios
 from bench._targets import (
     ROOT,
+    SERVERS,
     Target,
     install_peers,
     start_bridge,
     start_everything_http,
     start_mcp_proxy,
     start_supergateway,
+    use_server,
 )
 from bench._wire import wire_phase
 
@@ -70,7 +74,15 @@ def targets(logs: Path, only: set[str]) -> list[tuple[str, Any]]:
         ("supergateway-stateful", lambda: [start_supergateway(logs, stateful=True)]),
         ("supergateway-stateless", lambda: [start_supergateway(logs, stateful=False)]),
         ("forward", forward),
-        ("wire", lambda: [Target("wire", None, "legacy"), *bridge()]),
+        (
+            "wire",
+            lambda: [
+                Target("direct stdio", None, "legacy"),
+                *bridge(),
+                start_mcp_proxy(logs),
+                start_supergateway(logs, stateful=True),
+            ],
+        ),
     ]
     return [(name, start) for name, start in table if not only or name in only]
 
@@ -80,7 +92,8 @@ async def measure(group: list[Target], calls: dict[int, int], cap: float, *, wir
     for target in group:
         for clients in CONCURRENCY:
             if wire:
-                phase = await wire_phase(target.url, target.mode, clients, calls[clients] * WIRE_FACTOR, cap)
+                name = f"wire: {target.name}"
+                phase = await wire_phase(name, target.url, target.mode, clients, calls[clients] * WIRE_FACTOR, cap)
             else:
                 phase = await run_phase(target, clients, calls[clients], cap)
             rate, p50 = phase.throughput, phase.percentile(50)
@@ -95,7 +108,15 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy profile of the bridge at 32 clients")
     parser.add_argument("--only", nargs="*", default=[], help="target groups to run")
     parser.add_argument("--cap", type=float, default=30.0, help="seconds per phase at most")
+    parser.add_argument(
+        "--server",
+        choices=sorted(SERVERS),
+        default="everything",
+        help="the stdio server behind every target: the SDK-built test server, or a stdlib one that costs next to "
+        "nothing per call (then the proxies are the bottleneck)",
+    )
     args = parser.parse_args()
+    use_server(args.server)
     calls = {1: 60, 32: 8} if args.quick else {1: 400, 32: 60}
     versions = install_peers()
     load_before = os.getloadavg()
@@ -121,6 +142,7 @@ def main() -> None:
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         },
+        "server": args.server,
         "peers": versions,
         "calls_per_client": calls,
         "cap_seconds": args.cap,
@@ -131,6 +153,7 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = f"{stamp}-{args.server}" if args.server != "everything" else stamp
     (RESULTS / f"bridge-{stamp}.json").write_text(json.dumps(report, indent=2))
     print_table(phases, report["ratios"])
     print(f"\nload average before/after: {report['machine']['loadavg_before']} / {report['machine']['loadavg_after']}")
