@@ -317,14 +317,13 @@ async def pump_stream(stream: Exchange, receive: Receive, send: Send, first: byt
         if first is not None:
             await send({"type": "http.response.body", "body": first, "more_body": True})
         while True:
-            with anyio.move_on_after(PING_INTERVAL):
+            body = PING
+            with anyio.move_on_after(PING_INTERVAL):  # only the wait: a slow client's write is not cut off
                 try:
-                    msg = await stream.receive.receive()
+                    body = sse_event(await stream.receive.receive())
                 except anyio.EndOfStream:
                     break
-                await send({"type": "http.response.body", "body": sse_event(msg), "more_body": True})
-                continue
-            await send({"type": "http.response.body", "body": PING, "more_body": True})
+            await send({"type": "http.response.body", "body": body, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         cancel.cancel()
 
