@@ -125,6 +125,28 @@ async def test_an_upstream_that_does_not_answer_in_time_is_a_504_with_a_json_rpc
     assert "did not answer within 0.5s" in error["message"]
 
 
+async def test_an_event_stream_answer_that_times_out_ends_with_a_timeout_error_for_the_request() -> None:
+    upstream = ScriptedUpstream()
+    call = {"jsonrpc": "2.0", "id": "call-9", "method": "tools/call", "params": {"name": "slow"}}
+    async with (
+        forwarding(upstream, request_timeout=0.5) as client,
+        client.stream(
+            "POST", "/mcp?case=endless", json=call, headers={"Accept": "application/json, text/event-stream"}
+        ) as response,
+    ):
+        with anyio.fail_after(10):
+            lines = [line async for line in response.aiter_lines()]
+    # What the upstream sent is relayed, then the stream ends with an answer to the request, not silently,
+    # and the upstream's stream is closed.
+    assert ": open" in lines
+    (last,) = [json.loads(line[5:]) for line in lines if line.startswith("data:") and "error" in line]
+    assert last["id"] == "call-9"
+    assert last["error"]["code"] == -32002
+    assert "did not answer within 0.5s" in last["error"]["message"]
+    with anyio.fail_after(10):
+        await upstream.stream_closed.wait()
+
+
 async def test_redirects_are_relayed_not_followed() -> None:
     upstream = ScriptedUpstream()
     async with forwarding(upstream) as client:

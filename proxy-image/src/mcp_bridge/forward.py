@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import http.cookiejar
+import json
 import logging
 import time
 import urllib.request
@@ -27,7 +28,7 @@ from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 
 from mcp_bridge import jsonrpc as rpc
-from mcp_bridge._http import BodyTooLarge, header, send_json
+from mcp_bridge._http import BodyTooLarge, header, send_json, sse_event
 from mcp_bridge._upstream import UpstreamTransport
 from mcp_bridge.egress import check_upstream
 from mcp_bridge.identity import Credential, TokenProvider, TokenUnavailable, make_credential
@@ -174,18 +175,19 @@ class Forwarder:
             "0",
         )
         body_done = anyio.Event()
-        content = self._body(receive, body_done) if has_body else None
+        sent: list[bytes] = []  # the body as it went upstream, to name the requests a timeout ends
+        content = self._body(receive, body_done, sent) if has_body else None
         if content is None:
             body_done.set()
         request = self.client.build_request(method, url, headers=headers, content=content)
         started = time.perf_counter()
         self._in_flight += 1
         try:
-            await self._exchange(request, send, receive, body_done, label, started, standing=method == "GET")
+            await self._exchange(request, send, receive, body_done, sent, label, started, standing=method == "GET")
         finally:
             self._in_flight -= 1
 
-    async def _body(self, receive: Receive, done: anyio.Event) -> AsyncIterator[bytes]:
+    async def _body(self, receive: Receive, done: anyio.Event, sent: list[bytes]) -> AsyncIterator[bytes]:
         size = 0
         limit = self.settings.max_body_bytes
         while True:
@@ -197,6 +199,7 @@ class Forwarder:
             if size > limit:
                 raise BodyTooLarge
             if chunk:
+                sent.append(chunk)
                 yield chunk
             if not event.get("more_body", False):
                 done.set()
@@ -208,6 +211,7 @@ class Forwarder:
         send: Send,
         receive: Receive,
         body_done: anyio.Event,
+        sent: list[bytes],
         label: str,
         started: float,
         *,
@@ -236,12 +240,19 @@ class Forwarder:
             return
         self._count(label, "ok" if response.status_code < 400 else f"upstream_{response.status_code // 100}xx", started)
         try:
-            await self._relay(response, send, receive, body_done, standing=standing)
+            await self._relay(response, send, receive, body_done, sent, standing=standing)
         finally:
             await response.aclose()
 
     async def _relay(
-        self, response: httpx.Response, send: Send, receive: Receive, body_done: anyio.Event, *, standing: bool
+        self,
+        response: httpx.Response,
+        send: Send,
+        receive: Receive,
+        body_done: anyio.Event,
+        sent: list[bytes],
+        *,
+        standing: bool,
     ) -> None:
         out_headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
         await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
@@ -266,6 +277,14 @@ class Forwarder:
                 finally:
                     self._streams.discard(scope)
             if scope.cancelled_caught:
+                if not standing:
+                    # The answer did not come in time: say so on the stream, as bridge mode does, rather
+                    # than end it silently (a client would wait for an answer that never comes).
+                    timeout = self.settings.request_timeout
+                    message = f"the upstream {self.url} did not answer within {timeout:g}s (MCP_BRIDGE_REQUEST_TIMEOUT)"
+                    for request_id in _request_ids(b"".join(sent)):
+                        event = sse_event(rpc.error(request_id, rpc.REQUEST_TIMEOUT, message))
+                        await send({"type": "http.response.body", "body": event, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (httpx.HTTPError, OSError) as exc:
             logger.info("stream to or from the upstream broke", extra={"error": repr(exc)})
@@ -307,3 +326,13 @@ def _why(exc: httpx.HTTPError) -> str:
     cause = exc.__cause__ or exc.__context__
     detail = str(exc) or (str(cause) if cause else "")
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _request_ids(body: bytes) -> list[Any]:
+    """The ids of the JSON-RPC requests in a POST body (one message or a batch); none if it is not JSON."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return []
+    messages = parsed if isinstance(parsed, list) else [parsed]
+    return [m["id"] for m in messages if isinstance(m, dict) and rpc.is_request(m) and m["id"] is not None]
