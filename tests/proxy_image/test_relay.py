@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -17,7 +20,7 @@ from mcp_types import (
     TextContent,
 )
 
-from tests.proxy_image._raw import ACCEPT, call, initialize, messages_of, modern_call
+from tests.proxy_image._raw import ACCEPT, MODERN_META, call, initialize, messages_of, modern_call
 
 pytestmark = pytest.mark.anyio
 
@@ -135,3 +138,35 @@ def test_stateless_request_without_envelope_is_told_what_is_missing(start_bridge
     response = httpx.post(bridge.url, headers=headers, json=body)
     assert response.status_code == 400
     assert "io.modelcontextprotocol/protocolVersion" in response.json()["error"]["message"]
+
+
+def test_modern_headers_are_compared_without_the_whitespace_around_them(start_bridge: Any) -> None:
+    # RFC 9110 5.5: "  echo  " on the wire is the value "echo"; a mismatch is still refused.
+    # (http.client, not httpx: h11 will not send a value with whitespace around it.)
+    bridge = start_bridge("dual")
+    url = urlsplit(bridge.url)
+
+    def post(mcp_name: str) -> tuple[int, str]:
+        body = {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"message": "x"}, "_meta": MODERN_META},
+        }
+        headers = {**ACCEPT, "Content-Type": "application/json", "MCP-Protocol-Version": "2026-07-28"}
+        connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+        try:
+            connection.request(
+                "POST", url.path, json.dumps(body), {**headers, "Mcp-Method": "tools/call", "Mcp-Name": mcp_name}
+            )
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    status, text = post("  echo  ")
+    assert status == 200, text
+    assert '"text":"x"' in text.replace(" ", "")
+    status, text = post("add")
+    assert status == 400
+    assert json.loads(text)["error"]["code"] == -32020

@@ -217,7 +217,8 @@ class StreamableHTTP:
         if not rpc.is_request(msg):
             await send_empty(send, 202)  # no client-to-server notifications exist in 2026-07-28; accept and drop
             return
-        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        # RFC 9110 5.5: a field value is compared without the whitespace around it (the SDK's ladder does not trim).
+        pairs = [(k.decode("latin-1"), v.decode("latin-1").strip(" \t")) for k, v in scope["headers"]]
         rejection = _envelope_rejection(msg, pairs)
         if rejection is None and msg["method"] == "tools/call":
             rejection = await self._param_header_rejection(msg, dict(pairs))
