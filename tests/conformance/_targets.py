@@ -1,4 +1,4 @@
-"""The two things the suite runs against: the everything server over the SDK's streamable HTTP, and the bridge.
+"""What the suite runs against: the everything server over the SDK's streamable HTTP, the bridge, forward mode.
 
 Both are real processes on 127.0.0.1, ready when they answer HTTP (the bridge:
 when `GET /readyz` is 200), waited on with a bounded deadline.
@@ -85,17 +85,28 @@ def direct_server(log_dir: Path) -> Iterator[str]:
 @contextmanager
 def bridge(log_dir: Path) -> Iterator[str]:
     """`mcp-bridge` fronting the everything server over stdio (`--era dual`); yields its MCP URL."""
+    stdio = {"MCP_COMMAND": sys.executable, "MCP_ARGS": shlex.join([str(SERVER), "--era", "dual"])}
+    with _mcp_bridge(log_dir, "bridge", stdio) as url:
+        yield url
+
+
+@contextmanager
+def forward(log_dir: Path) -> Iterator[str]:
+    """`mcp-bridge` in forward mode in front of the everything server's streamable HTTP; yields its MCP URL."""
+    with direct_server(log_dir) as upstream:
+        settings = {"MCP_PROXY_URL": upstream, "MCP_BRIDGE_UPSTREAM_ALLOW_LOCAL": "true"}
+        with _mcp_bridge(log_dir, "forward", settings) as url:
+            yield url
+
+
+@contextmanager
+def _mcp_bridge(log_dir: Path, name: str, settings: dict[str, str]) -> Iterator[str]:
     if not BRIDGE.exists():
         raise TargetFailed(f"{BRIDGE} does not exist: the bridge is not installed in .venv")
     port = free_port()
-    env = {
-        **os.environ,
-        "MCP_COMMAND": sys.executable,
-        "MCP_ARGS": shlex.join([str(SERVER), "--era", "dual"]),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-    }
-    log_path = log_dir / "bridge.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
+    env |= {**settings, "HOST": "127.0.0.1", "PORT": str(port)}
+    log_path = log_dir / f"{name}.log"
     base = f"http://127.0.0.1:{port}"
     with _running([str(BRIDGE)], env, log_path) as process:
         _wait_ready(process, lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, log_path, "mcp-bridge")

@@ -10,10 +10,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _suite import ScenarioResult, SuiteUnavailable, ensure_suite, find_node, list_scenarios, run_suite
-from _targets import TargetFailed, bridge, direct_server
+from _targets import TargetFailed, bridge, direct_server, forward
 
 RESULTS_DIR = Path(__file__).parent / "results"
-TARGETS = ("direct", "bridge")
+TARGETS = {"direct": direct_server, "bridge": bridge, "forward": forward}
 
 
 class ConformanceRuns:
@@ -34,7 +34,7 @@ class ConformanceRuns:
         self.scenarios.setdefault(spec_version, list_scenarios(self.node, self.cli, spec_version))
         log_dir = self.work_dir / f"{spec_version}-{target}"
         log_dir.mkdir(parents=True, exist_ok=True)
-        start = direct_server if target == "direct" else bridge
+        start = TARGETS[target]
         try:
             with start(log_dir) as url:
                 self.results[key] = run_suite(self.node, self.cli, url, spec_version, log_dir / "results")
@@ -62,7 +62,7 @@ def conformance(tmp_path_factory: pytest.TempPathFactory) -> ConformanceRuns:
 def render_table(runs: ConformanceRuns) -> str:
     lines: list[str] = []
     for spec_version, scenarios in runs.scenarios.items():
-        lines += [f"### {spec_version}", "", "| scenario | direct | bridge |", "|---|---|---|"]
+        lines += [f"### {spec_version}", "", f"| scenario | {' | '.join(TARGETS)} |", "|---" * (len(TARGETS) + 1) + "|"]
         for scenario in scenarios:
             cells = []
             for target in TARGETS:
@@ -71,7 +71,7 @@ def render_table(runs: ConformanceRuns) -> str:
                     continue
                 result = runs.results.get((spec_version, target), {}).get(scenario)
                 cells.append("-" if (spec_version, target) not in runs.results else _cell(result))
-            lines.append(f"| {scenario} | {cells[0]} | {cells[1]} |")
+            lines.append(f"| {scenario} | {' | '.join(cells)} |")
         for target in TARGETS:
             if (error := runs.errors.get((spec_version, target))) is not None:
                 lines.append(f"\n{target} could not run: {error.splitlines()[0]}")

@@ -1,5 +1,6 @@
 """The official conformance suite, per spec version: every scenario that passes against the
-everything server directly (SDK streamable HTTP) also passes through `mcp-bridge` fronting it over stdio."""
+everything server directly (SDK streamable HTTP) also passes through `mcp-bridge` fronting it over
+stdio, and through `mcp-bridge` in forward mode in front of that same HTTP server."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ def test_direct_baseline(conformance: Any, spec_version: str) -> None:
 
 
 @pytest.mark.parametrize("spec_version", SPEC_VERSIONS)
-def test_bridge_passes_what_passes_directly(conformance: Any, spec_version: str) -> None:
+@pytest.mark.parametrize("proxy", ["bridge", "forward"])
+def test_the_proxy_passes_what_passes_directly(conformance: Any, proxy: str, spec_version: str) -> None:
+    """`bridge`: mcp-bridge over stdio; `forward`: mcp-bridge forwarding to the same server's own streamable HTTP."""
     direct = conformance.run(spec_version, "direct")
-    through_bridge = conformance.run(spec_version, "bridge")  # fails (not skips) while the bridge cannot start
+    through = conformance.run(spec_version, proxy)  # fails (not skips) while the proxy cannot start
     regressions = {
-        name: through_bridge[name].failures if name in through_bridge else ("no result through the bridge",)
+        name: through[name].failures if name in through else (f"no result through {proxy}",)
         for name, result in direct.items()
-        if result.passed and not (name in through_bridge and through_bridge[name].passed)
+        if result.passed and not (name in through and through[name].passed)
     }
     assert not regressions, regressions

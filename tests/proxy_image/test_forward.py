@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,6 +79,27 @@ async def test_headers_and_body_reach_the_upstream_and_the_callers_authorization
     assert seen["mcp-method"] == "tools/call"
     assert seen["host"].startswith("127.0.0.1:")
     assert response.headers["mcp-session-id"] == "sess-1"
+
+
+async def test_header_values_go_upstream_without_the_whitespace_around_them() -> None:
+    # RFC 9110 5.5: "  add  " on the wire is the value "add". (http.client: httpx will not send the padding.)
+    upstream = ScriptedUpstream()
+    async with forwarding(upstream) as client:
+        url = client.base_url
+
+        def post() -> tuple[int, dict[str, Any]]:
+            connection = http.client.HTTPConnection(url.host, url.port, timeout=10)
+            try:
+                body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add"}})
+                connection.request("POST", "/mcp", body, {"Content-Type": "application/json", "Mcp-Name": "  add  "})
+                response = connection.getresponse()
+                return response.status, json.loads(response.read())
+            finally:
+                connection.close()
+
+        status, echoed = await anyio.to_thread.run_sync(post)
+    assert status == 200, echoed
+    assert echoed["headers"]["mcp-name"] == "add"
 
 
 async def test_the_upstreams_own_error_arrives_with_its_status_headers_and_body() -> None:

@@ -160,7 +160,9 @@ class Forwarder:
         if self.draining and method == "GET":
             await self._fail(send, 503, label, "unavailable", "the proxy is shutting down", [(b"retry-after", b"1")])
             return
-        headers = [(k, v) for k, v in scope["headers"] if k not in _NEVER_UPSTREAM]
+        # Values without the whitespace around them (RFC 9110 5.5): it is not part of the value, and the
+        # upstream leg's HTTP client refuses to send it.
+        headers = [(k, v.strip(b" \t")) for k, v in scope["headers"] if k not in _NEVER_UPSTREAM]
         if self.tokens is not None:
             try:
                 token = await self.tokens.token()
@@ -233,6 +235,11 @@ class Forwarder:
             what = "connect" if isinstance(exc, httpx.ConnectTimeout) else "answer"
             message = f"the upstream {self.url} did not {what} within {timeout:g}s"
             await self._fail(send, 504, label, "timeout", message, code=rpc.REQUEST_TIMEOUT)
+            return
+        except httpx.LocalProtocolError as exc:
+            # The caller's request cannot be expressed upstream (say, a header value HTTP does not allow).
+            message = f"the request cannot be forwarded: {exc}"
+            await self._fail(send, 400, label, "bad_request", message, code=rpc.INVALID_REQUEST)
             return
         except httpx.HTTPError as exc:
             logger.warning("upstream unreachable", extra={"upstream": self.url, "error": repr(exc)})
