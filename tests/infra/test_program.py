@@ -31,7 +31,7 @@ def run(database_url: str | None = None) -> Recorder:
     @pulumi.runtime.test
     def program() -> Any:
         control = SHARED if database_url else ControlPlaneConfig()
-        exports = deploy_platform(SETTINGS, adapters, control, database_url)
+        exports = deploy_platform(SETTINGS, adapters, control, database_url, "stacks-passphrase-x1")
         return pulumi.Output.from_input(exports["adapters"]).apply(lambda e: e)
 
     program()
@@ -63,13 +63,24 @@ def test_a_database_url_becomes_a_secret_not_plain_env() -> None:
     container = recorder.one("Deployment").inputs["spec"]["template"]["spec"]["containers"][0]
     database = next(e for e in container["env"] if e["name"] == "DATABASE_URL")
     assert "secretKeyRef" in database["valueFrom"]
+    passphrase = next(e for e in container["env"] if e["name"] == "MCP_ADAPTERS_PULUMI_CONFIG_PASSPHRASE")
+    assert "secretKeyRef" in passphrase["valueFrom"]
     assert "pw@db" not in repr(recorder.one("Deployment").inputs)
+    assert "stacks-passphrase-x1" not in repr(recorder.one("Deployment").inputs)
 
 
 def test_a_shared_database_without_a_shared_stack_backend_is_refused() -> None:
     # The state directory is an emptyDir then: stacks in a file:// backend there would be lost on restart.
     with pytest.raises(ValueError, match="MCP_ADAPTERS_PULUMI_BACKEND_URL"):
         control_plane(SETTINGS, ControlPlaneConfig(), "postgresql://u:pw@db/mcp")
+
+
+def test_a_shared_database_without_one_key_for_the_stacks_secrets_is_refused() -> None:
+    # Each pod would generate its own passphrase into its emptyDir and lose it on restart.
+    with pytest.raises(ValueError, match="stacksPassphrase"):
+        control_plane(SETTINGS, SHARED, "postgresql://u:pw@db/mcp")
+    vault = {**SHARED.env, "MCP_ADAPTERS_PULUMI_SECRETS_PROVIDER": "azurekeyvault://v.vault.azure.net/keys/k"}
+    assert control_plane(SETTINGS, ControlPlaneConfig(env=vault), "postgresql://u:pw@db/mcp")
 
 
 def test_the_control_plane_gets_time_to_finish_a_running_update_on_shutdown() -> None:

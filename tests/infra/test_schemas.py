@@ -42,7 +42,7 @@ def test_the_validator_does_reject_a_broken_object(example: AdapterSpec) -> None
 def test_platform_objects_are_valid(database_url: str | None) -> None:
     settings = PlatformSettings(azure=AzureSettings(subscription_id="0000"))
     control = ControlPlaneConfig(env={"MCP_ADAPTERS_PULUMI_BACKEND_URL": "azblob://stacks"})
-    for resource in [*namespaces(settings), *control_plane(settings, control, database_url)]:
+    for resource in [*namespaces(settings), *control_plane(settings, control, database_url, "stacks-passphrase")]:
         if resource.is_kubernetes:
             validate(resource.plain_inputs())
 

@@ -81,7 +81,10 @@ def namespaces(settings: PlatformSettings) -> list[RenderedResource]:
 
 
 def control_plane(
-    settings: PlatformSettings, config: ControlPlaneConfig, database_url: str | None
+    settings: PlatformSettings,
+    config: ControlPlaneConfig,
+    database_url: str | None,
+    stacks_passphrase: str | None = None,
 ) -> list[RenderedResource]:
     cp, ns = settings.control_plane, settings.control_plane.namespace
     identity_name = f"{settings.azure.identity_name_prefix.rstrip('-_')}_control-plane"  # '_': never an adapter name
@@ -128,6 +131,13 @@ def control_plane(
             "controlPlane with a databaseUrl keeps no volume: set controlPlane.env.MCP_ADAPTERS_PULUMI_BACKEND_URL "
             "(azblob://<container>, s3://, gs:// or https://api.pulumi.com) so the adapters' stacks survive restarts"
         )
+    if database_url and not stacks_passphrase and "MCP_ADAPTERS_PULUMI_SECRETS_PROVIDER" not in config.env:
+        # A passphrase generated into that emptyDir would differ per pod and die with it: the stacks' secrets with it.
+        raise ValueError(
+            "controlPlane with a databaseUrl needs one key for the stacks' secrets on every replica: set the secret "
+            "mcp-adapters:stacksPassphrase, or controlPlane.env.MCP_ADAPTERS_PULUMI_SECRETS_PROVIDER "
+            "(azurekeyvault://<vault>.vault.azure.net/keys/<key>)"
+        )
     env: list[dict[str, Any]] = [
         {"name": "MCP_ADAPTERS_TARGET", "value": "kubernetes"},
         # The root filesystem is read-only: the CLI's plugins and state go to the data volume.
@@ -137,18 +147,21 @@ def control_plane(
     env += [{"name": k, "value": v} for k, v in sorted(config.env.items())]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
     if database_url:
+        secret_values = {"DATABASE_URL": SecretValue(database_url)}
+        if stacks_passphrase:
+            secret_values["MCP_ADAPTERS_PULUMI_CONFIG_PASSPHRASE"] = SecretValue(stacks_passphrase)
         secret = _k8s(
             settings,
             "v1",
             "Secret",
             f"{cp.service_name}-database",
             ns,
-            {"type": "Opaque", "stringData": {"DATABASE_URL": SecretValue(database_url)}},
+            {"type": "Opaque", "stringData": secret_values},
             depends_on=[f"Namespace/{ns}"],
         )
         resources.append(secret)
-        ref = {"secretKeyRef": {"name": secret.name, "key": "DATABASE_URL"}}
-        env.append({"name": "DATABASE_URL", "valueFrom": ref})
+        for key in secret_values:
+            env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": secret.name, "key": key}}})
         volumes.append({"name": "data", "emptyDir": {}})
     else:
         claim: dict[str, Any] = {

@@ -6,7 +6,9 @@ Stack configuration (all under the `mcp-adapters:` namespace):
 - `adaptersFiles`: globs, relative to the project root, of adapters files
   (the `POST /adapters` payloads, one or many per JSON/YAML file);
 - `controlPlane`: the `ControlPlaneConfig` object;
-- `databaseUrl` (secret): the control plane's database; SQLite on a volume when unset.
+- `databaseUrl` (secret): the control plane's database; SQLite on a volume when unset;
+- `stacksPassphrase` (secret): with `databaseUrl`, the passphrase for the adapters' stacks'
+  secrets, the same on every replica (or a KMS provider in `controlPlane.env`).
 """
 
 from __future__ import annotations
@@ -48,11 +50,12 @@ def deploy_platform(
     adapters: list[AdapterSpec],
     control: ControlPlaneConfig,
     database_url: str | None = None,
+    stacks_passphrase: str | None = None,
 ) -> dict[str, Any]:
     """Create everything; returns what the stack exports. Usable from any Pulumi program."""
     deployer = Deployer()
     deployer.create_all(namespaces(settings))
-    deployer.create_all(control_plane(settings, control, database_url))
+    deployer.create_all(control_plane(settings, control, database_url, stacks_passphrase))
     # Adapters wait for their namespace and its default-deny policy, so no pod ever runs unfenced.
     fence = [
         deployer.created[f"Namespace/{settings.namespace}"],
@@ -75,6 +78,6 @@ def main() -> None:
     adapters = read_adapters([str(p) for p in patterns], Path(pulumi.get_root_directory()))
     # Read as plain text only to be rendered as a SecretValue: it becomes a Pulumi secret again.
     database_url = config.get("databaseUrl")
-    exports = deploy_platform(settings, adapters, control, database_url)
+    exports = deploy_platform(settings, adapters, control, database_url, config.get("stacksPassphrase"))
     for key, value in exports.items():
         pulumi.export(key, value)
