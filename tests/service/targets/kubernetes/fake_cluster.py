@@ -2,7 +2,9 @@
 
 Just the read paths the `kubernetes` target uses, with the API's JSON shapes and
 status codes, behind a bearer token, so the real client (`kubernetes.aio`)
-talks to it over real HTTP through a kubeconfig.
+talks to it over real HTTP through a kubeconfig. A test can also make it fail the
+way a real API does: refuse a resource (403), drop a log stream mid-way, or
+accept a request and never answer it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class FakeCluster:
         self.pods: dict[tuple[str, str], dict[str, Any]] = {}
         self.logs: dict[tuple[str, str], list[str]] = {}
         self.requests: list[str] = []
+        self.forbidden: set[str] = set()  # resources ("pods/log") the identity may not get: 403
+        self.unanswered: set[str] = set()  # resources whose requests are accepted and never answered
+        self._drops: dict[tuple[str, str], int] = {}
         self._changed = anyio.Event()
         self.app = Starlette(
             routes=[
@@ -115,6 +120,11 @@ class FakeCluster:
         self.logs.setdefault((ns, pod), []).extend(lines)
         self._notify()
 
+    def drop_log_streams(self, ns: str, pod: str) -> None:
+        """Every log stream of the pod open now ends abruptly: the connection closes mid-body."""
+        self._drops[(ns, pod)] = self._drops.get((ns, pod), 0) + 1
+        self._notify()
+
     def _notify(self) -> None:
         self._changed.set()
         self._changed = anyio.Event()
@@ -145,14 +155,37 @@ class FakeCluster:
         ]
         return JSONResponse({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items})
 
-    async def _pod_log(self, request: Request) -> Response:
+    async def _refused(self, request: Request, resource: str) -> Response | None:
+        """401 for a wrong token, 403 for a forbidden resource; never answers an unanswered one."""
         if not self._authorized(request):
             return _status(401, "Unauthorized", "Unauthorized")
+        ns, name = request.path_params["ns"], request.path_params["name"]
+        if resource in self.forbidden:
+            user = "system:serviceaccount:mcp-adapters:control-plane"
+            message = (
+                f'{resource.split("/")[0]} "{name}" is forbidden: User "{user}" cannot get resource "{resource}" '
+                f'in API group "" in the namespace "{ns}"'
+            )
+            return _status(403, "Forbidden", message)
+        if resource in self.unanswered:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass  # the client gave up and closed the connection
+            return Response(status_code=499)
+        return None
+
+    async def _pod_log(self, request: Request) -> Response:
+        if (refused := await self._refused(request, "pods/log")) is not None:
+            return refused
         key = (request.path_params["ns"], request.path_params["name"])
         if key not in self.pods:
             return _status(404, "NotFound", f'pods "{key[1]}" not found')
         if request.query_params.get("container") not in (None, "proxy"):
             return _status(400, "BadRequest", "container not valid for pod")
+        for status in self.pods[key]["status"]["containerStatuses"]:
+            if "waiting" in status["state"]:
+                reason = status["state"]["waiting"]["reason"]
+                message = f'container "{status["name"]}" in pod "{key[1]}" is waiting to start: {reason}'
+                return _status(400, "BadRequest", message)
         tail = int(request.query_params.get("tailLines", "100000"))
         lines = self.logs.get(key, [])
         start = max(0, len(lines) - tail)
@@ -160,8 +193,11 @@ class FakeCluster:
             return PlainTextResponse("".join(line + "\n" for line in lines[start:]))
 
         async def stream() -> Any:
-            sent = start
+            sent, drops = start, self._drops.get(key, 0)
             while key in self.pods:
+                if self._drops.get(key, 0) != drops:
+                    # Raised after the headers went out, uvicorn can only close the connection mid-body.
+                    raise ConnectionAbortedError(f"the fake API drops the log stream of {key[1]}")
                 current = self.logs.get(key, [])
                 for line in current[sent:]:
                     yield (line + "\n").encode()

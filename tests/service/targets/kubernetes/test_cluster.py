@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 
 import anyio
@@ -116,3 +119,93 @@ async def test_an_unreachable_api_is_a_target_error_naming_it(tmp_path: Path) ->
     with pytest.raises(TargetError, match=f"the Kubernetes API at {server} is unreachable"):
         await cluster.rollout(NS, "github")
     await cluster.close()
+
+
+async def _first_line(cluster: Cluster, pod: str = "github-0") -> str:
+    async with aclosing(cluster.follow(NS, pod, 10)) as lines:
+        with anyio.fail_after(10):
+            return await anext(lines)
+
+
+async def test_following_a_missing_pod_says_which_pod_instead_of_streaming_the_error(
+    api: tuple[FakeCluster, Cluster],
+) -> None:
+    _, cluster = api
+    expected = 'following the log of pod mcp-adapters/github-0 failed (404 Not Found): pods "github-0" not found'
+    with pytest.raises(TargetError) as caught:
+        await _first_line(cluster)
+    assert caught.value.message == expected
+
+
+async def test_following_a_container_that_waits_to_start_says_so(api: tuple[FakeCluster, Cluster]) -> None:
+    fake, cluster = api
+    fake.statefulset(NS, "github", 1)
+    labels = fake.pods[(NS, "github-0")]["metadata"]["labels"]
+    fake.pod(NS, "github-0", labels, ready=False, waiting=("ContainerCreating", ""))
+    with pytest.raises(TargetError) as caught:
+        await _first_line(cluster)
+    assert caught.value.message == (
+        "following the log of pod mcp-adapters/github-0 failed (400 Bad Request): "
+        'container "proxy" in pod "github-0" is waiting to start: ContainerCreating'
+    )
+
+
+@pytest.mark.parametrize("doing", ["reading", "following"])
+async def test_a_forbidden_log_names_the_missing_permission(api: tuple[FakeCluster, Cluster], doing: str) -> None:
+    fake, cluster = api
+    fake.statefulset(NS, "github", 1, ready=1)
+    fake.forbidden.add("pods/log")
+    with pytest.raises(TargetError) as caught:
+        await (cluster.logs(NS, "github-0", 10) if doing == "reading" else _first_line(cluster))
+    message = caught.value.message
+    assert message.startswith(f"{doing} the log of pod mcp-adapters/github-0 failed (403 Forbidden: the service's")
+    assert "lacks the permission" in message
+    assert 'cannot get resource "pods/log" in API group "" in the namespace "mcp-adapters"' in message
+
+
+async def test_a_follow_outlives_the_clients_default_request_timeout(api: tuple[FakeCluster, Cluster]) -> None:
+    fake, cluster = api
+    fake.statefulset(NS, "github", 1, ready=1)
+    fake.write_log(NS, "github-0", "before")
+    async with aclosing(cluster.follow(NS, "github-0", 10)) as lines:
+        with anyio.fail_after(10):
+            assert (await anext(lines)).strip() == "before"
+        # Six minutes pass, past the 300 s the client puts on a request without a timeout: the event loop's
+        # clock, which every timer here reads, jumps ahead (and stays ahead, so it never runs backwards).
+        loop = asyncio.get_running_loop()
+        real_time = loop.time
+        loop.time = lambda: real_time() + 360  # type: ignore[method-assign]
+        fake.write_log(NS, "github-0", "after")
+        with anyio.fail_after(10):
+            assert (await anext(lines)).strip() == "after"
+
+
+async def test_a_log_stream_the_api_drops_midway_ends_with_a_target_error(api: tuple[FakeCluster, Cluster]) -> None:
+    fake, cluster = api
+    fake.statefulset(NS, "github", 1, ready=1)
+    fake.write_log(NS, "github-0", "one")
+    async with aclosing(cluster.follow(NS, "github-0", 10)) as lines:
+        with anyio.fail_after(10):
+            assert (await anext(lines)).strip() == "one"
+            fake.drop_log_streams(NS, "github-0")
+            with pytest.raises(TargetError) as caught:
+                await anext(lines)
+    assert re.fullmatch(
+        r"the log stream of pod mcp-adapters/github-0 from the Kubernetes API at http://127\.0\.0\.1:\d+ broke: "
+        r".+; follow the log again to resume",
+        caught.value.message,
+    ), caught.value.message
+
+
+async def test_an_api_that_never_answers_a_follow_is_a_target_error(tmp_path: Path) -> None:
+    fake = FakeCluster()
+    fake.statefulset(NS, "github", 1, ready=1)
+    fake.unanswered.add("pods/log")
+    async with serve(fake.app) as url:
+        cluster = Cluster(write_kubeconfig(tmp_path / "kubeconfig", url, fake.token), None, request_timeout=0.5)
+        try:
+            with pytest.raises(TargetError) as caught:
+                await _first_line(cluster)
+        finally:
+            await cluster.close()
+    assert caught.value.message == f"the Kubernetes API at {url} is unreachable: no answer within 0.5 s"

@@ -8,7 +8,8 @@ service account. Nothing here writes: Pulumi owns every object.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ class Cluster:
                 return Rollout(0, 0, f"StatefulSet {namespace}/{statefulset} does not exist (yet)")
             raise _api_error(exc, f"reading StatefulSet {namespace}/{statefulset}") from exc
         except UNREACHABLE as exc:
-            raise _unreachable(exc, api) from exc
+            raise _unreachable(exc, api, self.request_timeout) from exc
         desired = int(sts.spec.replicas if sts.spec.replicas is not None else 1)
         status = sts.status
         ready = int(status.ready_replicas or 0)
@@ -114,7 +115,7 @@ class Cluster:
         except ApiException as exc:
             raise _api_error(exc, f"listing pods in {namespace}") from exc
         except UNREACHABLE as exc:
-            raise _unreachable(exc, api) from exc
+            raise _unreachable(exc, api, self.request_timeout) from exc
         return sorted((_pod_state(pod) for pod in found.items), key=lambda p: _ordinal(p.name))
 
     async def logs(self, namespace: str, pod: str, tail: int) -> list[str]:
@@ -126,25 +127,75 @@ class Cluster:
         except ApiException as exc:
             raise _api_error(exc, f"reading the log of pod {namespace}/{pod}") from exc
         except UNREACHABLE as exc:
-            raise _unreachable(exc, api) from exc
+            raise _unreachable(exc, api, self.request_timeout) from exc
         return str(text).splitlines()
 
-    async def follow(self, namespace: str, pod: str, tail: int) -> AsyncIterator[str]:
-        """New log lines as the pod writes them, until the pod (or the connection) goes away."""
+    async def follow(self, namespace: str, pod: str, tail: int) -> AsyncGenerator[str, None]:
+        """New log lines as the pod writes them, until the pod (or the connection) goes away.
+
+        The API's answer must come within `request_timeout`; the stream after it has no time limit (a quiet
+        pod may write nothing for hours). Every failure, before or during the stream, is a TargetError.
+        """
         api = await self._client()
-        try:
-            response = await client.CoreV1Api(api).read_namespaced_pod_log_without_preload_content(
-                pod, namespace, container=CONTAINER, tail_lines=tail, follow=True
-            )
-        except ApiException as exc:
-            raise _api_error(exc, f"following the log of pod {namespace}/{pod}") from exc
-        except UNREACHABLE as exc:
-            raise _unreachable(exc, api) from exc
+        response = await self._open_log_stream(api, namespace, pod, tail)
         try:
             async for raw in response.content:
                 yield raw.decode("utf-8", "replace")
+        except UNREACHABLE as exc:
+            raise TargetError(
+                f"the log stream of pod {namespace}/{pod} from the Kubernetes API at {api.configuration.host} "
+                f"broke: {exc or type(exc).__name__}; follow the log again to resume",
+                reason="KubernetesUnreachable",
+            ) from exc
         finally:
             response.release()
+
+    async def _open_log_stream(
+        self, api: client.ApiClient, namespace: str, pod: str, tail: int
+    ) -> aiohttp.ClientResponse:
+        """The log request with `follow=true`, answered with a 2xx (status and headers read, the body not).
+
+        Not sent through `read_namespaced_pod_log_without_preload_content`: its `_request_timeout` takes only
+        numbers, which the client hands aiohttp as the *total* time of the request, body included (300 s when
+        none is given), so every follow would end after that long. The generated serializer builds the same
+        request (path, query, credentials); it goes out with limits on connecting and on the answer only.
+        """
+        doing = f"following the log of pod {namespace}/{pod}"
+        try:
+            request = await client.CoreV1Api(api)._read_namespaced_pod_log_serialize(
+                name=pod,
+                namespace=namespace,
+                container=CONTAINER,
+                follow=True,
+                insecure_skip_tls_verify_backend=None,
+                limit_bytes=None,
+                pretty=None,
+                previous=None,
+                since_seconds=None,
+                stream=None,
+                tail_lines=tail,
+                timestamps=None,
+                _request_auth=None,
+                _content_type=None,
+                _headers=None,
+                _host_index=0,
+            )
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.request_timeout)
+            async with asyncio.timeout(self.request_timeout):
+                answer = await api.call_api(*request, _request_timeout=timeout, _preload_content=False)
+                response: aiohttp.ClientResponse = answer.response
+                if response.status < 400:
+                    return response
+                try:
+                    body = await response.read()  # the API's Status object, which says what is wrong
+                finally:
+                    response.release()
+        except ApiException as exc:
+            raise _api_error(exc, doing) from exc
+        except UNREACHABLE as exc:
+            raise _unreachable(exc, api, self.request_timeout) from exc
+        refused = ApiException(status=response.status, reason=response.reason, body=body.decode("utf-8", "replace"))
+        raise _api_error(refused, doing)
 
 
 def _pod_state(pod: Any) -> PodState:
@@ -189,11 +240,25 @@ def _api_error(exc: ApiException, doing: str) -> TargetError:
     detail = exc.reason or ""
     if exc.status in (401, 403):
         detail += ": the service's Kubernetes identity lacks the permission (see the control plane's Role)"
-    return TargetError(f"{doing} failed ({exc.status} {detail})".strip(), reason="KubernetesApiError")
+    head = f"{exc.status} {detail}".strip()
+    message = _status_message(exc.body)  # what the API says, e.g. `pods "github-0" not found`
+    said = f": {message}" if message and message != exc.reason else ""
+    return TargetError(f"{doing} failed ({head}){said}", reason="KubernetesApiError")
 
 
-def _unreachable(exc: BaseException, api: client.ApiClient) -> TargetError:
+def _status_message(body: object) -> str:
+    """The `message` of the API's Status object (`pods "x" not found`), or "" when the body is not one."""
+    if not isinstance(body, str | bytes) or not body:
+        return ""
+    try:
+        status = json.loads(body)
+    except ValueError:
+        return ""
+    message = status.get("message") if isinstance(status, dict) else None
+    return message.strip() if isinstance(message, str) else ""
+
+
+def _unreachable(exc: BaseException, api: client.ApiClient, timeout: float) -> TargetError:
     host = api.configuration.host
-    return TargetError(
-        f"the Kubernetes API at {host} is unreachable: {exc or type(exc).__name__}", "KubernetesUnreachable"
-    )
+    why = str(exc) or (f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else type(exc).__name__)
+    return TargetError(f"the Kubernetes API at {host} is unreachable: {why}", "KubernetesUnreachable")
