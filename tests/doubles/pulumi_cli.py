@@ -1451,6 +1451,9 @@ class FakePulumiCommand(PulumiCommand):
         if not os.path.isabs(path):
             raise _fail(f"FakePulumiCommand wants an absolute file:// backend path, got {url!r}")
         root = Path(path)
+        if not root.is_dir():
+            # As the real CLI (gocloud's fileblob): a file:// backend must be an existing directory.
+            raise _fail(f"unable to open bucket {url}: stat {root}: no such file or directory")
         with self._lock:
             if root in self._roots:
                 self._roots.remove(root)

@@ -51,6 +51,7 @@ class Harness:
     def __init__(self, tmp_path: Path, double: FakePulumiCommand) -> None:
         self.tmp_path = tmp_path
         self.state = tmp_path / "state"
+        self.state.mkdir()  # the real CLI does not create a file:// backend's directory
         self.double = double
 
     def env(self) -> dict[str, str]:
@@ -550,3 +551,6 @@ def test_a_backend_that_is_not_a_local_directory_fails_as_the_cli_would(harness:
     env = {"PULUMI_BACKEND_URL": "s3://bucket/state", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
     with pytest.raises(errors.CommandError, match="file://"):
         harness.stack("alpha", configmaps({"a": "1"}), env=env)
+    missing = {"PULUMI_BACKEND_URL": f"file://{harness.tmp_path / 'nowhere'}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+    with pytest.raises(errors.CommandError, match="no such file or directory"):
+        harness.stack("alpha", configmaps({"a": "1"}), env=missing)

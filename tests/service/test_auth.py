@@ -131,6 +131,10 @@ def test_creator_roles_admin_and_everybody_else(entra: tuple[TestClient, Keys]) 
     assert [a["name"] for a in api.get("/adapters", headers=reader).json()] == ["owned"]
     assert api.put("/adapters/owned", json=spec | {"description": "x"}, headers=reader).status_code == 403
     assert api.delete("/adapters/owned", headers=bob).status_code == 404
+    # A "create" preview of a taken name is refused as the create would be, never run over alice's stack.
+    dry_run = api.post("/adapters?dryRun=true", json=spec | {"description": "mine"}, headers=bob)
+    assert dry_run.status_code == 409, dry_run.text
+    assert "PUT" not in dry_run.json()["detail"]
     assert api.put("/adapters/owned", json=spec | {"description": "x"}, headers=admin).status_code == 200
 
     # Forward auth for the ingress.

@@ -23,6 +23,8 @@ from mcp_adapters.errors import ConfigurationError
 
 PREFIX = "MCP_ADAPTERS_"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# After SIGINT at its timeout, a Pulumi CLI gets this long to save its state before it is killed.
+PULUMI_INTERRUPT_GRACE_SECONDS = 60.0
 
 
 def is_loopback(host: str) -> bool:
@@ -240,3 +242,22 @@ class Settings(BaseSettings):
                     "outside development mode the service runs only trusted servers: set MCP_ADAPTERS_TRUSTED_SERVERS "
                     "(JSON) or MCP_ADAPTERS_TRUSTED_SERVERS_FILE"
                 )
+        if self.target == "kubernetes":
+            self._check_stacks()
+
+    def _check_stacks(self) -> None:
+        shared = not self.resolved_pulumi_backend_url.startswith("file://")
+        if shared and self.pulumi_secrets_provider == "passphrase" and self.pulumi_config_passphrase is None:
+            raise ConfigurationError(
+                f"stacks in a shared backend ({self.resolved_pulumi_backend_url}) need the same secrets key on every "
+                "replica and across restarts, not one generated into this state directory: set "
+                "MCP_ADAPTERS_PULUMI_CONFIG_PASSPHRASE or MCP_ADAPTERS_PULUMI_SECRETS_PROVIDER=azurekeyvault://..."
+            )
+        # A lock younger than the longest an operation can hold it (timeout, then the interrupt grace) is live.
+        longest = self.pulumi_operation_timeout + PULUMI_INTERRUPT_GRACE_SECONDS
+        if self.pulumi_stale_lock_seconds <= longest:
+            raise ConfigurationError(
+                f"MCP_ADAPTERS_PULUMI_STALE_LOCK_SECONDS ({self.pulumi_stale_lock_seconds:g}) must exceed "
+                f"MCP_ADAPTERS_PULUMI_OPERATION_TIMEOUT + {PULUMI_INTERRUPT_GRACE_SECONDS:g}s ({longest:g}): a running "
+                "operation's lock would be taken for stale and cancelled"
+            )

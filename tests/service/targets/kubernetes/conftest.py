@@ -59,6 +59,7 @@ class Harness:
     target: KubernetesTarget
     signals: list[tuple[str, signal.Signals]] = field(default_factory=list)
     gates: list[Gate] = field(default_factory=list)
+    ignores_sigint: bool = False  # a CLI stuck where SIGINT does not stop it (only SIGKILL does)
 
     def hold(self, command: str) -> Gate:
         gate = self.cli.hold(command)
@@ -68,6 +69,8 @@ class Harness:
     def signal(self, stack: str, sig: signal.Signals) -> int:
         """Stands in for signalling the CLI process: the held operation ends as a signalled CLI would."""
         self.signals.append((stack, sig))
+        if sig == signal.SIGINT and self.ignores_sigint:
+            return 1
         for gate in self.gates:
             # A real CLI takes the signal wherever it is; the double's operation can only end at its gate.
             if not gate.is_set() and gate.wait_started(30):

@@ -58,7 +58,8 @@ async def test_the_real_cli_previews_an_adapter_stack_and_leaves_no_stack(tmp_pa
         text=True,
         check=False,
     )
-    assert json.loads(listed.stdout or "[]") == []
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
 
 
 def _platform_file(tmp_path: Path) -> Path:

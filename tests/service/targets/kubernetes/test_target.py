@@ -28,7 +28,7 @@ async def test_create_selects_then_creates_the_stack_configures_it_and_runs_up(m
     await harness.target.apply(spec("github"), log)
 
     commands = harness.calls_since(start)
-    assert commands[:4] == ["stack select", "stack init", "config set-all", "up"]
+    assert commands[:5] == ["stack select", "stack init", "config set-all", "config", "up"]
     up = engine_call(harness, "up")
     assert up.flag("--exec-kind") == "auto.inline"
     assert up.flag("--client").startswith("127.0.0.1:")
@@ -81,6 +81,20 @@ async def test_an_unchanged_adapter_runs_no_cli_and_a_change_runs_up(make_harnes
     assert "config set-all" not in harness.calls_since(start)  # the stack's config did not change
     assert log.changes[-1].get("update", 0) >= 1
     assert "update kubernetes:apps/v1:StatefulSet github" in log.text()
+
+
+async def test_a_setting_unset_since_the_last_apply_leaves_the_stacks_config(make_harness: Any) -> None:
+    staging: Harness = await make_harness(kube_context="staging")
+    await staging.target.apply(spec("github"), Log())
+    stack_file = staging.settings.state_dir / "pulumi" / "workspaces" / "github" / "Pulumi.github.yaml"
+    assert "kubernetes:context: staging" in stack_file.read_text()
+
+    default: Harness = await make_harness(cli=staging.cli)  # the same state, KUBE_CONTEXT no longer set
+    start = len(default.cli.calls)
+    await default.target.apply(spec("github"), Log())
+    assert "config rm-all" in default.calls_since(start)
+    assert "kubernetes:context" not in stack_file.read_text()
+    assert "azure-native:location: westeurope" in stack_file.read_text()
 
 
 async def test_a_secret_value_change_is_a_change(make_harness: Any) -> None:
@@ -219,8 +233,12 @@ async def test_operations_on_one_adapter_run_one_at_a_time(make_harness: Any) ->
     first = asyncio.create_task(harness.target.apply(spec("github"), Log()))
     await anyio.to_thread.run_sync(gate.wait_started)
     second = asyncio.create_task(harness.target.preview(spec("github", replicas=2)))
-    await asyncio.sleep(0)  # let the preview reach the adapter's lock
+    # The preview would take well under this to reach the CLI if nothing held it back (no CLI call either).
+    with anyio.move_on_after(1.0):
+        while "preview" not in harness.cli.commands():
+            await asyncio.sleep(0.01)
     assert "preview" not in harness.cli.commands()
+    assert not second.done()
     gate.release()
     await first
     await second
@@ -233,8 +251,12 @@ async def test_operations_on_different_adapters_run_up_to_the_bound(make_harness
     first = asyncio.create_task(harness.target.apply(spec("one"), Log()))
     await anyio.to_thread.run_sync(gate.wait_started)
     second = asyncio.create_task(harness.target.apply(spec("two"), Log()))
-    await asyncio.sleep(0)
-    assert [c.flag("--stack") for c in harness.cli.calls if c.command == "up"] == ["one"]
+    # Without the bound, "two" would open its stack within this window; with it, it makes no CLI call at all.
+    with anyio.move_on_after(1.0):
+        while not any(c.flag("--stack") == "two" for c in harness.cli.calls):
+            await asyncio.sleep(0.01)
+    assert not any(c.flag("--stack") == "two" for c in harness.cli.calls)
+    assert not second.done()
     gate.release()
     await first
     await second
@@ -283,6 +305,16 @@ async def test_a_missing_cli_is_a_readiness_problem_and_every_operation_says_how
         await target.apply(spec("github"), Log())
     assert raised.value.reason == "PulumiCliMissing"
     assert "get.pulumi.com" in raised.value.message
+
+    # Installed later, without a restart: the readiness check finds it. (A stand-in that answers `version`.)
+    cli = empty / "bin" / "pulumi"
+    cli.write_text("#!/bin/sh\necho v3.272.0\n")
+    cli.chmod(0o755)
+    target._looked_for_cli = 0.0  # the next probe is due (probes look again every CLI_LOOKUP_INTERVAL)
+    assert target.problem() is not None
+    assert target._lookup is not None
+    assert await target._lookup is None
+    assert target.problem() is None
     await target.close()
 
 
@@ -326,3 +358,97 @@ async def test_a_service_killed_mid_update_is_recovered_by_the_next_start(make_h
     assert "never finished" in log.text()
     assert harness.cli.locks(PROJECT, "github", root=harness.backend) == []
     assert not (harness.settings.state_dir / "pulumi" / "workspaces" / "github" / "operation.json").exists()
+
+
+async def test_a_refresh_is_followed_by_an_up_that_repairs_what_it_found(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    await harness.target.apply(spec("github"), Log())
+    await harness.target.refresh(spec("github"), Log())
+    start = len(harness.cli.calls)
+    await harness.target.apply(spec("github"), Log())
+    assert "up" in harness.calls_since(start)
+
+
+async def test_going_back_to_the_applied_spec_after_a_failed_change_runs_up(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    await harness.target.apply(spec("github", replicas=1), Log())
+    harness.cli.fail_next("up", "quota exceeded")
+    with pytest.raises(TargetError):
+        await harness.target.apply(spec("github", replicas=3), Log())
+    start = len(harness.cli.calls)
+    await harness.target.apply(spec("github", replicas=1), Log())  # the failed up may have changed things
+    assert "up" in harness.calls_since(start)
+
+
+async def test_a_cli_killed_at_its_timeout_leaves_the_stack_to_be_recovered_first(
+    make_harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mcp_adapters.targets.kubernetes as kubernetes_target
+
+    monkeypatch.setattr(kubernetes_target, "PULUMI_INTERRUPT_GRACE_SECONDS", 0.2)
+    harness: Harness = await make_harness(pulumi_operation_timeout=0.5)
+    harness.ignores_sigint = True
+    harness.hold("up")
+    log = Log()
+    with anyio.fail_after(30), pytest.raises(TargetError) as raised:
+        await harness.target.apply(spec("github"), log)
+    assert raised.value.reason == "Timeout"
+    assert harness.signals == [("github", signal.SIGINT), ("github", signal.SIGKILL)]
+    assert "killing the CLI" in log.text()
+    assert (harness.settings.state_dir / "pulumi" / "workspaces" / "github" / "operation.json").exists()
+
+    harness.ignores_sigint = False
+    start = len(harness.cli.calls)
+    log = Log()
+    await harness.target.apply(spec("github"), log)
+    assert [c for c in harness.calls_since(start) if c in ("up", "cancel", "refresh")] == ["cancel", "refresh", "up"]
+    assert harness.cli.locks(PROJECT, "github", root=harness.backend) == []
+
+
+async def test_an_interrupted_operation_makes_no_further_attempt(make_harness: Any) -> None:
+    # The first attempt meets a lock and waits before retrying; the timeout interrupts it while it waits.
+    harness: Harness = await make_harness(
+        pulumi_operation_timeout=0.5, pulumi_conflict_retries=5, pulumi_conflict_wait_seconds=2.0
+    )
+    harness.cli.conflict_next("up", times=1)
+    with anyio.fail_after(30), pytest.raises(TargetError) as raised:
+        await harness.target.apply(spec("github"), Log())
+    assert raised.value.reason == "Timeout"
+    # The timeout returns only once the operation's thread has ended: a second attempt would be recorded by now.
+    assert harness.cli.commands().count("up") == 1
+
+
+async def test_operations_waiting_for_their_turn_do_not_start_once_the_service_stops(make_harness: Any) -> None:
+    harness: Harness = await make_harness(pulumi_parallel_operations=1)
+    gate = harness.hold("up")
+    running = asyncio.create_task(harness.target.apply(spec("one"), Log()))
+    await anyio.to_thread.run_sync(gate.wait_started)
+    queued = asyncio.create_task(harness.target.apply(spec("two"), Log()))
+    await harness.target.interrupt()
+    with pytest.raises(TargetError):
+        await running
+    with pytest.raises(TargetError) as raised:
+        await queued
+    assert raised.value.reason == "ShuttingDown"
+    assert not any(c.flag("--stack") == "two" for c in harness.cli.calls)
+
+
+async def test_a_cancelled_operation_stops_its_cli_before_letting_go_of_the_adapter(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    gate = harness.hold("up")
+    running = asyncio.create_task(harness.target.apply(spec("github"), Log()))
+    await anyio.to_thread.run_sync(gate.wait_started)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert harness.signals == [("github", signal.SIGINT)]
+    assert gate.outcome == "interrupt"
+    assert harness.cli.locks(PROJECT, "github", root=harness.backend) == []
+
+
+async def test_a_failed_preview_of_a_new_adapter_leaves_no_stack(make_harness: Any) -> None:
+    harness: Harness = await make_harness()
+    harness.cli.fail_next("config set-all", "cannot write the stack settings")
+    with pytest.raises(TargetError):
+        await harness.target.preview(spec("github"))
+    assert harness.cli.stacks(PROJECT, root=harness.backend) == []

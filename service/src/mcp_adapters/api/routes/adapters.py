@@ -56,10 +56,16 @@ async def create_adapter(
     store = runtime.store
     if dry_run:
         existing = await run_sync(store.get, spec.name)
-        if existing is not None and (existing.deletion_requested or runtime.permissions.can_read(who, existing)):
+        # Never a "create" preview over a stack that exists: for an adapter the caller may not read, that would
+        # show what runs there. (The create itself would be refused the same way.)
+        if existing is not None and existing.deletion_requested:
+            raise Conflict(f"adapter {spec.name!r} is still being deleted: try again once it is gone")
+        if existing is not None and runtime.permissions.can_read(who, existing):
             raise Conflict(
                 f"adapter {spec.name!r} already exists: preview a change with PUT /adapters/{spec.name}?dryRun=true"
             )
+        if existing is not None:
+            raise Conflict(f"adapter {spec.name!r} already exists")
         response.status_code = status.HTTP_200_OK
         return await previews.preview(spec, "create", runtime.target, runtime.settings)
     row = await run_sync(store.create, spec, who.user_id)

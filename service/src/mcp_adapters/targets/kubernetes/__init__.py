@@ -29,17 +29,17 @@ from mcp_infra.spec import AdapterSpec
 
 from mcp_adapters.errors import Unavailable
 from mcp_adapters.platform import platform_settings
-from mcp_adapters.settings import Settings
+from mcp_adapters.settings import PULUMI_INTERRUPT_GRACE_SECONDS, Settings
 from mcp_adapters.targets.base import Endpoint, OperationLog, TargetError, TargetPreview, TargetStatus
 from mcp_adapters.targets.kubernetes._cluster import Cluster
 from mcp_adapters.targets.kubernetes._program import adapter_program
-from mcp_adapters.targets.kubernetes._stacks import Stacks
+from mcp_adapters.targets.kubernetes._stacks import Stacks, no_program
 
 logger = logging.getLogger("mcp_adapters.kubernetes")
 T = TypeVar("T")
-# After SIGINT the CLI finishes in-flight steps and saves its state; past this it is killed.
-INTERRUPT_GRACE_SECONDS = 60.0
 APPLIED = "applied.json"
+# While the CLI is missing, `/readyz` looks for it again this often (it may be installed without a restart).
+CLI_LOOKUP_INTERVAL = 30.0
 # A new render or provider version is a reason for an `up` even when the adapter did not change.
 VERSIONED = ("mcp-adapters-infra", "pulumi-kubernetes", "pulumi-azure-native")
 
@@ -71,6 +71,8 @@ class KubernetesTarget:
         self._slots = asyncio.Semaphore(settings.pulumi_parallel_operations)
         self._active: set[str] = set()
         self._endpoints: dict[str, list[Endpoint]] = {}
+        self._looked_for_cli = time.monotonic()
+        self._lookup: asyncio.Future[str | None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -105,6 +107,12 @@ class KubernetesTarget:
         await self.cluster.close()
 
     def problem(self) -> str | None:
+        """What keeps the target from working; a missing CLI is looked for again (in the background)."""
+        due = time.monotonic() - self._looked_for_cli >= CLI_LOOKUP_INTERVAL
+        if self.stacks.problem is not None and due and (self._lookup is None or self._lookup.done()):
+            with contextlib.suppress(RuntimeError):  # called outside the event loop: the next probe looks
+                self._lookup = asyncio.get_running_loop().create_task(anyio.to_thread.run_sync(self.stacks.connect))
+                self._looked_for_cli = time.monotonic()
         return self.stacks.problem
 
     async def interrupt(self) -> None:
@@ -127,6 +135,9 @@ class KubernetesTarget:
         program = adapter_program(spec, self.platform)
 
         def up() -> None:
+            # Until this `up` succeeds, nothing counts as applied: a failure or a revert to the last
+            # good spec must run `up` again.
+            (self.stacks.work_dir(spec.name) / APPLIED).unlink(missing_ok=True)
             stack = self.stacks.open(spec.name, program)
             self.stacks.up(stack, spec.name, log)
             marker = {"fingerprint": fingerprint, "at": time.time()}
@@ -137,7 +148,7 @@ class KubernetesTarget:
 
     async def delete(self, name: str, log: OperationLog) -> None:
         def destroy() -> None:
-            stack = self.stacks.existing(name, _no_program)
+            stack = self.stacks.existing(name, no_program)
             if stack is None:
                 log.write(f"stack {self.stacks.stack_name(name)} does not exist: nothing to destroy")
             else:
@@ -155,6 +166,8 @@ class KubernetesTarget:
         def refresh() -> None:
             stack = self.stacks.open(spec.name, program)
             self.stacks.refresh(stack, spec.name, log)
+            # What the refresh found (drift) is repaired by the next apply's `up`.
+            (self.stacks.work_dir(spec.name) / APPLIED).unlink(missing_ok=True)
 
         async with self._operation(spec.name):
             await self._bounded(spec.name, "refresh", log, refresh)
@@ -165,13 +178,13 @@ class KubernetesTarget:
 
         def preview() -> TargetPreview:
             stack = self.stacks.existing(spec.name, program)
-            created = stack is None
-            stack = stack or self.stacks.open(spec.name, program)
-            try:
+            if stack is not None:
                 progress = self.stacks.preview(stack, log)
-            finally:
-                if created:  # a preview of a new adapter leaves no empty stack behind
-                    self.stacks.remove(stack, spec.name)
+            else:
+                try:
+                    progress = self.stacks.preview(self.stacks.open(spec.name, program), log)
+                finally:  # a preview of a new adapter leaves no stack behind, even when it failed half way
+                    self.stacks.discard(spec.name)
             return TargetPreview(progress.steps, progress.changes, progress.findings)
 
         async with self._operation(spec.name):
@@ -263,6 +276,9 @@ class KubernetesTarget:
         if problem is not None:
             raise TargetError(problem, reason="PulumiCliMissing")
         async with self._lock(adapter), self._slots:
+            if self.stacks.stopping.is_set():  # it waited for its turn while the service began to stop
+                raise TargetError("the service is shutting down: the operation runs after it restarts", "ShuttingDown")
+            self.stacks.resume(adapter)
             self._active.add(adapter)
             try:
                 yield
@@ -273,26 +289,32 @@ class KubernetesTarget:
         """Run blocking `work` in a thread; past the timeout, interrupt its CLI (SIGINT, then SIGKILL)."""
         task: asyncio.Future[T] = asyncio.ensure_future(_in_thread(work))
         timeout = self.settings.pulumi_operation_timeout
-        done, _ = await asyncio.wait({task}, timeout=timeout)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+        except asyncio.CancelledError:
+            # Cancelled from outside (the service stopping): the CLI must not outlive the adapter's lock.
+            log.write(f"{verb} cancelled: interrupting the Pulumi CLI")
+            await asyncio.shield(self._stop(adapter, verb, log, task))
+            raise
         if task in done:
             return task.result()
         log.write(f"{verb} still running after {timeout:.0f}s: interrupting the Pulumi CLI")
-        self.stacks.interrupt(adapter, signal.SIGINT)
-        done, _ = await asyncio.wait({task}, timeout=INTERRUPT_GRACE_SECONDS)
-        if task not in done:
-            log.write(f"{verb} did not stop within {INTERRUPT_GRACE_SECONDS:.0f}s of SIGINT: killing the CLI")
-            self.stacks.interrupt(adapter, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            await task
+        await self._stop(adapter, verb, log, task)
         raise TargetError(
             f"pulumi {verb} timed out after {timeout:.0f}s and was interrupted; it is retried, and the stack is "
             "recovered (cancel, refresh) first if the interruption left it locked",
             reason="Timeout",
         )
 
-
-def _no_program() -> None:
-    """`destroy` runs no program: everything in the stack's state goes."""
+    async def _stop(self, adapter: str, verb: str, log: OperationLog, task: asyncio.Future[Any]) -> None:
+        """SIGINT to the operation's CLI, SIGKILL if it has not stopped after the grace; returns once it ended."""
+        self.stacks.interrupt(adapter, signal.SIGINT)
+        done, _ = await asyncio.wait({task}, timeout=PULUMI_INTERRUPT_GRACE_SECONDS)
+        if task not in done:
+            log.write(f"{verb} did not stop within {PULUMI_INTERRUPT_GRACE_SECONDS:.0f}s of SIGINT: killing the CLI")
+            self.stacks.interrupt(adapter, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            await task
 
 
 def _in_thread(work: Callable[[], T]) -> Awaitable[T]:

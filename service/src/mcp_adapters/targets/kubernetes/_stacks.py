@@ -24,7 +24,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -84,6 +84,10 @@ class Stacks:
         self.problem: str | None = "the Pulumi CLI has not been looked for yet"
         self.run_id = uuid.uuid4().hex  # tells this process's journals from those of one that died
         self.stopping = threading.Event()
+        # Adapters whose operation timed out: no new attempt or recovery starts for them (`resume` clears it).
+        self._halted: set[str] = set()
+        # Adapters whose CLI had to be killed: their journal stays, so the next operation recovers the stack.
+        self._killed: set[str] = set()
 
     # -- the CLI and its plugins ------------------------------------------------------------------
 
@@ -98,6 +102,9 @@ class Stacks:
             return self.problem
         self.problem = None
         self.workspaces.mkdir(parents=True, exist_ok=True)
+        url = self.settings.resolved_pulumi_backend_url
+        if url.startswith("file://"):  # the CLI does not create a file:// backend's directory
+            Path(url.removeprefix("file://").split("?", 1)[0]).mkdir(parents=True, exist_ok=True)
         return None
 
     def command(self) -> PulumiCommand:
@@ -161,14 +168,17 @@ class Stacks:
         )
 
     def stack_config(self) -> dict[str, ConfigValue]:
-        wanted = {
+        """The config keys the service sets on every stack, from its settings (unset settings are left out)."""
+        return {key: ConfigValue(value=value) for key, value in self._config_settings().items() if value}
+
+    def _config_settings(self) -> dict[str, str | None]:
+        return {
             "kubernetes:kubeconfig": str(self.settings.kubeconfig.resolve()) if self.settings.kubeconfig else None,
             "kubernetes:context": self.settings.kube_context,
             "azure-native:subscriptionId": self.settings.azure_subscription_id,
             "azure-native:tenantId": self.settings.azure_tenant_id,
             "azure-native:location": self.settings.azure_location,
         }
-        return {key: ConfigValue(value=value) for key, value in wanted.items() if value}
 
     def open(self, adapter: str, program: Program) -> Stack:
         """Select the adapter's stack, creating it when missing, with its configuration in place."""
@@ -192,16 +202,31 @@ class Stacks:
             raise TargetError(f"selecting stack {self.stack_name(adapter)}: {tail(exc)}", "PulumiFailed") from exc
 
     def _configure(self, stack: Stack, adapter: str) -> None:
+        """The stack's config as the settings say: keys set, and keys the settings no longer give removed."""
         wanted = self.stack_config()
         marker = self.work_dir(adapter) / "config.json"
         text = json.dumps({k: v.value for k, v in sorted(wanted.items())})
-        if wanted and (not marker.exists() or marker.read_text() != text):
+        if marker.exists() and marker.read_text() == text:
+            return
+        if wanted:
             self._call("configure", lambda: stack.set_all_config(wanted))
-            marker.write_text(text)
+        present = self._call("config", stack.get_all_config)
+        dropped = sorted(key for key in present if key in self._config_settings() and key not in wanted)
+        if dropped:
+            self._call("config rm", lambda: stack.remove_all_config(dropped))
+        marker.write_text(text)
 
     def remove(self, stack: Stack, adapter: str) -> None:
         self._call("stack rm", lambda: stack.workspace.remove_stack(stack.name))
         shutil.rmtree(self.work_dir(adapter), ignore_errors=True)
+
+    def discard(self, adapter: str) -> None:
+        """Remove the adapter's stack if it exists (after a preview of a new adapter, whatever happened)."""
+        stack = self.existing(adapter, no_program)
+        if stack is not None:
+            self.remove(stack, adapter)
+        else:
+            shutil.rmtree(self.work_dir(adapter), ignore_errors=True)
 
     # -- operations -------------------------------------------------------------------------------
 
@@ -235,6 +260,8 @@ class Stacks:
             if progress.findings and not progress.errors:
                 return progress  # refused by a mandatory policy: the findings say why
             raise TargetError(progress.error_message(tail(exc)), reason="PreviewFailed") from exc
+        except RuntimeError as exc:  # the SDK's own: the CLI ended without a summary event
+            raise TargetError(f"pulumi preview ended without a result: {exc}", reason="PreviewFailed") from exc
         return progress
 
     def unfinished(self, adapter: str) -> Journal | None:
@@ -243,8 +270,16 @@ class Stacks:
         return journal if journal is not None and journal.run != self.run_id else None
 
     def interrupt(self, adapter: str, sig: signal.Signals = signal.SIGINT) -> int:
-        """Ask the CLI working on this adapter's stack to stop (SIGINT: finish in-flight steps, then stop)."""
+        """Stop the operation on this adapter's stack: no new attempt, and its CLI signalled (SIGINT: finish
+        in-flight steps and save the state, then stop; SIGKILL: at once, leaving the stack to be recovered)."""
+        self._halted.add(adapter)
+        if sig == signal.SIGKILL:
+            self._killed.add(adapter)
         return self._signal_cli(self.stack_name(adapter), sig)
+
+    def resume(self, adapter: str) -> None:
+        """A new operation on this adapter may run (an earlier one may have been interrupted)."""
+        self._halted.discard(adapter)
 
     def _mutate(
         self, stack: Stack, adapter: str, verb: str, log: OperationLog, run: Callable[[EngineProgress], Any]
@@ -257,17 +292,24 @@ class Stacks:
         journal = Journal(verb, self.run_id, os.getpid(), socket.gethostname(), datetime.now(UTC).isoformat())
         journal_path.write_text(json.dumps(asdict(journal)))
         try:
-            return self._with_retries(stack, verb, log, run)
+            return self._with_retries(stack, adapter, verb, log, run)
         finally:
-            journal_path.unlink(missing_ok=True)
+            if adapter in self._killed:
+                # A killed CLI may have left the lock and pending operations: recover before the next operation.
+                self._killed.discard(adapter)
+                journal_path.write_text(json.dumps(asdict(replace(journal, run="killed"))))
+            else:
+                journal_path.unlink(missing_ok=True)
 
     def _with_retries(
-        self, stack: Stack, verb: str, log: OperationLog, run: Callable[[EngineProgress], Any]
+        self, stack: Stack, adapter: str, verb: str, log: OperationLog, run: Callable[[EngineProgress], Any]
     ) -> EngineProgress:
         retries = self.settings.pulumi_conflict_retries
         wait = self.settings.pulumi_conflict_wait_seconds
         recovered = False
         for attempt in range(retries + 1):
+            if adapter in self._halted:
+                raise TargetError(f"{verb} on {stack.name} was interrupted: no further attempt", "Interrupted")
             progress = EngineProgress(log, verb)
             try:
                 run(progress)
@@ -276,7 +318,7 @@ class Stacks:
                 held = lock.describe() if lock else "another update"
                 stale_after = timedelta(seconds=self.settings.pulumi_stale_lock_seconds)
                 stale = lock.stale(datetime.now(UTC), stale_after) if lock is not None else None
-                if stale is not None and not recovered:
+                if stale is not None and not recovered and adapter not in self._halted:
                     self._recover(stack, log, f"{held} is stale: {stale}")
                     recovered = True
                     continue
@@ -290,7 +332,7 @@ class Stacks:
                 if self.stopping.wait(wait):
                     raise TargetError(f"shutting down while {stack.name} was locked", "ShuttingDown") from exc
             except CommandError as exc:
-                if _PENDING in str(exc) and not recovered:
+                if _PENDING in str(exc) and not recovered and adapter not in self._halted:
                     self._recover(stack, log, "the engine reports pending operations from an interrupted update")
                     recovered = True
                     continue
@@ -318,3 +360,7 @@ class Stacks:
             return run()
         except CommandError as exc:
             raise TargetError(f"pulumi {what} failed: {tail(exc)}", reason="PulumiFailed") from exc
+
+
+def no_program() -> None:
+    """The program of a stack opened only to be destroyed or removed: it declares nothing."""
