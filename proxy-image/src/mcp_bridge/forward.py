@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import http.cookiejar
-import json
 import logging
 import time
 import urllib.request
@@ -338,8 +337,7 @@ def _why(exc: httpx.HTTPError) -> str:
 def _request_ids(body: bytes) -> list[Any]:
     """The ids of the JSON-RPC requests in a POST body (one message or a batch); none if it is not JSON."""
     try:
-        parsed = json.loads(body)
+        messages, _ = rpc.load_body(body)
     except ValueError:
         return []
-    messages = parsed if isinstance(parsed, list) else [parsed]
     return [m["id"] for m in messages if isinstance(m, dict) and rpc.is_request(m) and m["id"] is not None]

@@ -108,6 +108,19 @@ def progress_token(msg: Message) -> Any:
     return (meta(msg) or {}).get("progressToken")
 
 
+def load_body(body: bytes) -> tuple[list[Any], bool]:
+    """The values in a POST body (a batch, or one) and whether it was a batch; ValueError if it is not JSON.
+
+    The values are not checked to be messages: callers decide what to do with those that are not.
+    """
+    try:
+        parsed = json.loads(body)
+    except RecursionError:  # nesting deeper than the parser goes
+        raise ValueError("the JSON is nested too deeply") from None
+    batch = isinstance(parsed, list)
+    return (parsed if batch else [parsed]), batch
+
+
 def dumps(msg: Message) -> bytes:
     return json.dumps(msg, separators=(",", ":"), ensure_ascii=False).encode()
 

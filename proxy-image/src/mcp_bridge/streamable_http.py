@@ -8,7 +8,6 @@ before anything else, and SSE when the server has more to say first.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -67,11 +66,9 @@ def unavailable(exc: Exception) -> HttpError:
 
 def parse_messages(body: bytes) -> tuple[list[Message], bool]:
     try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
+        messages, batch = rpc.load_body(body)
+    except ValueError:
         raise HttpError(400, rpc.PARSE_ERROR, "Parse error: the body is not valid JSON") from None
-    batch = isinstance(parsed, list)
-    messages = parsed if batch else [parsed]
     if not messages or not all(rpc.is_message(m) for m in messages):
         raise HttpError(400, rpc.INVALID_REQUEST, "Invalid Request: the body must be a JSON-RPC 2.0 message")
     return messages, batch
