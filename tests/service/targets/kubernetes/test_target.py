@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -19,6 +20,14 @@ pytestmark = pytest.mark.anyio
 def engine_call(harness: Harness, command: str) -> Any:
     (call,) = [c for c in harness.cli.calls if c.command == command]
     return call
+
+
+async def stays_false(condition: Callable[[], bool], window: float = 1.0) -> bool:
+    """Whether `condition` stays false for `window` seconds, checked every 10 ms (a bounded watch, not a sleep)."""
+    with anyio.move_on_after(window):
+        while not condition():
+            await asyncio.sleep(0.01)
+    return not condition()
 
 
 async def test_create_selects_then_creates_the_stack_configures_it_and_runs_up(make_harness: Any) -> None:
@@ -234,10 +243,7 @@ async def test_operations_on_one_adapter_run_one_at_a_time(make_harness: Any) ->
     await anyio.to_thread.run_sync(gate.wait_started)
     second = asyncio.create_task(harness.target.preview(spec("github", replicas=2)))
     # The preview would take well under this to reach the CLI if nothing held it back (no CLI call either).
-    with anyio.move_on_after(1.0):
-        while "preview" not in harness.cli.commands():
-            await asyncio.sleep(0.01)
-    assert "preview" not in harness.cli.commands()
+    assert await stays_false(lambda: "preview" in harness.cli.commands())
     assert not second.done()
     gate.release()
     await first
@@ -252,10 +258,7 @@ async def test_operations_on_different_adapters_run_up_to_the_bound(make_harness
     await anyio.to_thread.run_sync(gate.wait_started)
     second = asyncio.create_task(harness.target.apply(spec("two"), Log()))
     # Without the bound, "two" would open its stack within this window; with it, it makes no CLI call at all.
-    with anyio.move_on_after(1.0):
-        while not any(c.flag("--stack") == "two" for c in harness.cli.calls):
-            await asyncio.sleep(0.01)
-    assert not any(c.flag("--stack") == "two" for c in harness.cli.calls)
+    assert await stays_false(lambda: any(c.flag("--stack") == "two" for c in harness.cli.calls))
     assert not second.done()
     gate.release()
     await first
