@@ -173,3 +173,14 @@ def test_values_unknown_before_deployment_are_not_violations() -> None:
         inputs.pop("audiences")
 
     assert evaluate(broken("FederatedIdentityCredential", forget)) == []
+
+
+@pytest.mark.parametrize(("policy", "kind", "mutate"), CASES, ids=[f"{c[0]}-{n}" for n, c in enumerate(CASES)])
+def test_rules_read_the_engines_proxied_inputs_like_plain_ones(policy: str, kind: str, mutate: Mutation) -> None:
+    # Under the engine, pulumi_policy hands each rule its own Mapping/Sequence proxies, not dicts and lists:
+    # a rule that only knew `list` saw every list empty (false `ingress-tls`, a missed `trusted-servers`).
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    resources = broken(kind, mutate)
+    proxied = [(r.type, r.name, unknown_checking_proxy(copy.deepcopy(dict(r.inputs)))) for r in resources]
+    assert [f.policy for f in evaluate(proxied)] == [policy]

@@ -8,7 +8,7 @@ Rules read both through `Resource` and treat anything that is not plain data as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -92,7 +92,8 @@ def mapping(value: Any) -> Mapping[str, Any]:
 
 
 def listing(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
+    # Any sequence but text: under the engine, pulumi_policy hands rules its own list proxies, not lists.
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str | bytes) else []
 
 
 ResourceLike = Resource | RenderedResource | tuple[str, str, Mapping[str, Any]]
