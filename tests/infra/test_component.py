@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pulumi
@@ -185,3 +187,19 @@ def test_a_pod_disruption_budget_exists_only_with_several_replicas(replicas: int
     spec = AdapterSpec(name="a", image_name="mcp-proxy", image_version="1", replica_count=replicas)
     recorder, _ = deploy((spec, None))
     assert len(recorder.by_type("PodDisruptionBudget")) == (1 if replicas > 1 else 0)
+
+
+def test_the_sdk_modules_programs_use_are_loaded_before_any_program_thread_runs() -> None:
+    # The service runs several adapters' programs at once, each in a thread; a lazily loaded SDK module
+    # first touched by two of them is seen half-initialised (the real engine showed "no attribute
+    # get_managed_cluster_output"). Importing the deployer must leave no lazy module for a thread to load.
+    check = (
+        "import sys, types, mcp_infra.deploy\n"
+        "used = ('containerservice', 'managedidentity', 'authorization')\n"
+        "lazy = [n for n, m in sys.modules.items()\n"
+        "        if n.startswith(tuple(f'pulumi_azure_native.{u}' for u in used))\n"
+        "        and type(m) is not types.ModuleType]\n"
+        "print(lazy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.strip() == "[]"
