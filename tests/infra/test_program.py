@@ -106,6 +106,27 @@ def test_the_control_plane_can_manage_exactly_what_adapters_are_made_of() -> Non
     assert not any("roles" in r or "rolebindings" in r for r in granted), "no privilege escalation through RBAC"
 
 
+def test_the_control_plane_may_read_the_cluster_whose_issuer_its_adapters_look_up() -> None:
+    from mcp_infra.render._azure import GET_CLUSTER
+
+    cluster = "/subscriptions/0000/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks"
+    reader = (
+        "/subscriptions/0000/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    )
+    azure = AzureSettings(subscription_id="0000", cluster_name="aks", cluster_resource_group_name="rg-aks")
+    resources = control_plane(PlatformSettings(azure=azure), ControlPlaneConfig(), None)
+    credential = next(r for r in resources if r.kind == "FederatedIdentityCredential")
+    assert credential.inputs["issuer"].function == GET_CLUSTER  # the lookup needs managedClusters/read
+    grants = {r.name: r.inputs for r in resources if r.kind == "RoleAssignment"}
+    assert grants["control-plane-cluster-reader"]["scope"] == cluster
+    assert grants["control-plane-cluster-reader"]["roleDefinitionId"] == reader
+    assert grants["control-plane-role-0"]["scope"] == "/subscriptions/0000/resourceGroups/rg-mcp-adapters"
+
+    issuer = azure.model_copy(update={"oidc_issuer_url": "https://westeurope.oic.prod-aks.azure.com/t/c/"})
+    resources = control_plane(PlatformSettings(azure=issuer), ControlPlaneConfig(), None)
+    assert "control-plane-cluster-reader" not in {r.name for r in resources}, "nothing to look up, nothing to read"
+
+
 def test_the_platform_objects_pass_the_pack() -> None:
     resources = [*namespaces(SETTINGS), *control_plane(SETTINGS, ControlPlaneConfig(), None)]
     assert evaluate(resources) == []

@@ -23,10 +23,13 @@ from mcp_infra.render._azure import (
 )
 from mcp_infra.render._context import SKIP_AWAIT, restricted_container_security
 from mcp_infra.resources import Ref, RenderedResource, SecretValue, k8s_type
-from mcp_infra.settings import PlatformSettings
+from mcp_infra.settings import AzureSettings, PlatformSettings
 
 MANAGED_IDENTITY_CONTRIBUTOR: Final = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59"
 RBAC_ADMINISTRATOR: Final = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+# `*/read`, nothing else: enough for `getManagedCluster` (Microsoft.ContainerService/managedClusters/read). The
+# AKS Cluster User role would also grant listClusterUserCredential, the cluster's credentials.
+READER: Final = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 DATA_DIR: Final = "/var/lib/mcp-adapters"
 SHUTDOWN_GRACE_SECONDS: Final = 120
 # What the control plane creates for adapters (exactly the kinds the render emits) and reads back.
@@ -311,20 +314,32 @@ def _identity(settings: PlatformSettings, name: str) -> list[RenderedResource]:
     sub = azure.subscription_id
     grants = [(MANAGED_IDENTITY_CONTRIBUTOR, f"/subscriptions/{sub}/resourceGroups/{azure.resource_group_name}")]
     grants += [(RBAC_ADMINISTRATOR, scope) for scope in sorted({a.scope for a in azure.role_assignments})]
-    for index, (role, scope) in enumerate(grants):
-        definition = f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-        resources.append(
-            RenderedResource(
-                ROLE_ASSIGNMENT_TYPE,
-                f"control-plane-role-{index}",
-                {
-                    "principalId": Ref(identity.key, "principalId"),
-                    "principalType": "ServicePrincipal",
-                    "roleDefinitionId": definition,
-                    "scope": scope,
-                    "roleAssignmentName": role_assignment_guid(name, definition, scope),
-                },
-                (identity.key,),
-            )
-        )
+    named = [(f"control-plane-role-{index}", role, scope) for index, (role, scope) in enumerate(grants)]
+    if not azure.oidc_issuer_url:
+        # Adapters' federated credentials then take the issuer from the AKS cluster, which the control plane's
+        # stacks read with getManagedCluster: its identity must be able to read the cluster.
+        named.append(("control-plane-cluster-reader", READER, cluster_id(azure)))
+    resources += [_role_assignment(resource, name, identity, sub, role, scope) for resource, role, scope in named]
     return resources
+
+
+def cluster_id(azure: AzureSettings) -> str:
+    group = azure.cluster_resource_group_name or azure.resource_group_name
+    return (
+        f"/subscriptions/{azure.subscription_id}/resourceGroups/{group}"
+        f"/providers/Microsoft.ContainerService/managedClusters/{azure.cluster_name}"
+    )
+
+
+def _role_assignment(
+    resource: str, identity_name: str, identity: RenderedResource, sub: str, role: str, scope: str
+) -> RenderedResource:
+    definition = f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+    inputs = {
+        "principalId": Ref(identity.key, "principalId"),
+        "principalType": "ServicePrincipal",
+        "roleDefinitionId": definition,
+        "scope": scope,
+        "roleAssignmentName": role_assignment_guid(identity_name, definition, scope),
+    }
+    return RenderedResource(ROLE_ASSIGNMENT_TYPE, resource, inputs, (identity.key,))
