@@ -9,9 +9,16 @@ argument lists the installed SDK (pulumi 3.272) builds, the way the 3.272 CLI an
   the same directory (a restarted service) sees the stacks, the checkpoints, the history and any lock left behind.
   Stack config is the workspace's `Pulumi.<stack>.yaml` in `cwd`, with an `encryptionsalt` for the passphrase
   secrets provider, as the CLI writes it; the passphrase (`PULUMI_CONFIG_PASSPHRASE[_FILE]`) is required and checked.
+  `stack init` records the secrets manager in the checkpoint (`latest` with a manifest, `secrets_providers` and no
+  resources), as the 3.27x CLI does. A stack file that names no secrets manager (a fresh `cwd`, or one only plaintext
+  `config set` wrote) gets the one the checkpoint records when `PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER` is true,
+  written back to the file; otherwise it means a new passphrase manager with a new salt, as the CLI's
+  `SecretsManagerLoader` does. Stack names are validated as `tokens.ParseStackName` does (at most 100 characters
+  of `[A-Za-z0-9_.-]`).
 * Errors are exit code 255 with the CLI's own `error: ...` texts, so `create_command_error` yields the same
   `StackNotFoundError`, `StackAlreadyExistsError`, `ConcurrentUpdateError` (the DIY lock message, with its
-  `file://...: created by user@host (pid N) at <RFC3339>` lines) and `InlineSourceRuntimeError` as with the CLI.
+  `file://...json?no_tmp_dir=true: created by user@host (pid N) at <RFC3339>` lines, as the 3.274 CLI prints them)
+  and `InlineSourceRuntimeError` as with the CLI.
 * `up`/`preview`/`refresh`/`destroy` of an inline program really run it, in this process: the double serves a
   ResourceMonitor (over `pulumi.runtime.mocks.MockMonitor` and the given `Mocks`, `tests/infra/pulumi_mocks.Recorder`
   by default) and an Engine over gRPC and calls `LanguageRuntime.Run` on the SDK's `--client` server with the
@@ -20,6 +27,8 @@ argument lists the installed SDK (pulumi 3.272) builds, the way the 3.272 CLI an
   Steps are the engine's for a program without replacements: `create`, `update` (inputs differ, id kept), `same`
   (old id and outputs returned to the program), `delete` (no longer registered; only when the program succeeded),
   `read`; default providers are created in the checkpoint but neither reported nor counted, as the engine does.
+  Each non-preview operation writes a history entry and, unless `PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS`
+  (or `PULUMI_DISABLE_CHECKPOINT_BACKUPS`) is true, a backup, as the DIY backend's `apply` does.
   `destroy` deletes everything; `refresh` reports `refresh` steps and counts them `same` (there is no drift), drops
   non-create pending operations and, with `--clear-pending-creates`, the pending creates.
 * Engine events as the 3.272 CLI emits them: above 3.205 streamed to the SDK's `tcp://` `Events` gRPC server,
@@ -1145,7 +1154,9 @@ class _Operation:
             "resourceChanges": dict(changes),
         }
         self.backend.add_history(self.project, self.stack, info)
-        self.backend.backup(self.project, self.stack)
+        disabled = ("PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS", "PULUMI_DISABLE_CHECKPOINT_BACKUPS")
+        if not any(_env_true(self.inv.env, name) for name in disabled):
+            self.backend.backup(self.project, self.stack)
 
     def _finish(self, changes: Mapping[str, int], succeeded: bool) -> None:
         duration = max(0, int(time.time() - self.start))
@@ -1469,9 +1480,13 @@ class FakePulumiCommand(PulumiCommand):
         if len(parts) == 3:
             if parts[0] != ORGANIZATION:
                 raise _fail(f"organization name must be '{ORGANIZATION}'")
-            return parts[1], parts[2]
-        if len(parts) == 2:
-            return parts[0], parts[1]
+            project, name = parts[1], parts[2]
+        elif len(parts) == 2:
+            project, name = parts
+        if len(name) > 100:
+            raise _fail("a stack name cannot exceed 100 characters")
+        if not _STACK_NAME.match(name):
+            raise _fail("a stack name may only contain alphanumeric, hyphens, underscores, or periods")
         return project, name
 
     def _existing(self, inv: _Invocation, name: str | None = None) -> tuple[_Backend, str, str]:
@@ -1510,7 +1525,7 @@ class FakePulumiCommand(PulumiCommand):
                     for path in others:
                         lock = json.loads(path.read_text())
                         lines.append(
-                            f"  {backend.url}/{path.relative_to(backend.root).as_posix()}: created by "
+                            f"  {backend.url}/{path.relative_to(backend.root).as_posix()}?no_tmp_dir=true: created by "
                             f"{lock['username']}@{lock['hostname']} (pid {lock['pid']}) "
                             f"at {_rfc3339(lock['timestamp'])}"
                         )
@@ -1551,11 +1566,7 @@ class FakePulumiCommand(PulumiCommand):
 
     def _secrets_providers(self, cwd: str, stack: str) -> dict[str, Any]:
         path = Path(cwd) / f"Pulumi.{stack}.yaml"
-        settings = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-        provider = settings.get("secretsprovider")
-        if provider and provider != "passphrase":
-            return {"type": "cloud", "state": {"url": provider}}
-        return {"type": "passphrase", "state": {"salt": settings.get("encryptionsalt", "")}}
+        return _manager((yaml.safe_load(path.read_text()) or {}) if path.exists() else {})
 
     def _passphrase(self, inv: _Invocation) -> str:
         if "PULUMI_CONFIG_PASSPHRASE" in inv.env:
@@ -1568,29 +1579,38 @@ class FakePulumiCommand(PulumiCommand):
         )
 
     def _check_secrets(self, inv: _Invocation, stack: str) -> None:
-        """The passphrase secrets manager needs the right passphrase before anything touching config or state.
+        """The stack's secrets manager, before anything touching config or state: the passphrase one needs the
+        right passphrase, also for the secrets the state holds.
 
-        Without an `encryptionsalt` in the stack file (a fresh work directory), the salt comes from the
-        checkpoint's secrets provider and is written back to the stack file, as the CLI does.
+        A stack file naming no secrets manager (a fresh work directory) gets the one the checkpoint records with
+        PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER, else a new passphrase manager; either is written back to the file.
         """
         settings = self._stack_settings(inv, stack)
         if settings.get("secretsprovider") not in (None, "passphrase"):
             return
-        passphrase = self._passphrase(inv)
         salt = settings.get("encryptionsalt")
-        if not salt:
-            backend = self._backend(inv)
-            project, stack = self._stack_ref(inv, stack)
-            latest = backend.latest(project, stack) if backend.exists(project, stack) else None
-            salt = ((latest or {}).get("secrets_providers") or {}).get("state", {}).get("salt")
-            if not salt:
-                return
-            self._save_stack_settings(inv, stack, settings | {"encryptionsalt": salt})
-        if salt != _salt(salt.split(":")[1], passphrase):
-            raise _fail(
-                "incorrect passphrase, please set PULUMI_CONFIG_PASSPHRASE to the correct passphrase or set "
-                "PULUMI_CONFIG_PASSPHRASE_FILE to a file containing the passphrase"
-            )
+        if salt:
+            _check_passphrase(salt, self._passphrase(inv))
+            return
+        recorded = self._recorded_manager(inv, stack)
+        fallback = _env_true(inv.env, "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER")
+        if fallback and recorded.get("type") == "cloud":
+            self._save_stack_settings(inv, stack, settings | {"secretsprovider": recorded["state"]["url"]})
+            return
+        passphrase = self._passphrase(inv)
+        state_salt = recorded.get("state", {}).get("salt") if recorded.get("type") == "passphrase" else None
+        if state_salt:
+            _check_passphrase(state_salt, passphrase)  # the state's secrets are sealed with it
+        new_salt = _salt(base64.b64encode(_secrets.token_bytes(8)).decode(), passphrase)
+        salt = state_salt if fallback and state_salt else new_salt
+        self._save_stack_settings(inv, stack, settings | {"encryptionsalt": salt})
+
+    def _recorded_manager(self, inv: _Invocation, stack: str) -> dict[str, Any]:
+        """The secrets manager the stack's checkpoint records (empty when there is none)."""
+        backend = self._backend(inv)
+        project, name = self._stack_ref(inv, stack)
+        latest = backend.latest(project, name) if backend.exists(project, name) else None
+        return dict((latest or {}).get("secrets_providers") or {})
 
     def _config(self, inv: _Invocation, project: str, stack: str) -> dict[str, Any]:
         config = self._stack_settings(inv, stack).get("config") or {}
@@ -1616,7 +1636,10 @@ class FakePulumiCommand(PulumiCommand):
         with self._stack_lock(inv, backend, project, stack):
             if backend.exists(project, stack):
                 raise _fail(f"stack '{ORGANIZATION}/{project}/{stack}' already exists")
-            backend.save(project, stack, None)
+            manifest = {"time": _go_time(), "magic": hashlib.sha256(b"fake").hexdigest(), "version": f"v{self.version}"}
+            backend.save(
+                project, stack, {"manifest": manifest, "secrets_providers": _manager(settings), "metadata": {}}
+            )
         self._save_stack_settings(inv, stack, settings)
         if not inv.has("--no-select"):
             with self._lock:
@@ -1982,6 +2005,29 @@ def _salt(salt: str, passphrase: str) -> str:
     check = hashlib.sha256(f"{salt}:{passphrase}".encode()).digest()
     nonce = base64.b64encode(hashlib.sha256(salt.encode()).digest()[:12]).decode()
     return f"v1:{salt}:v1:{nonce}:{base64.b64encode(check).decode()}"
+
+
+def _check_passphrase(salt: str, passphrase: str) -> None:
+    if salt != _salt(salt.split(":")[1], passphrase):
+        raise _fail(
+            "incorrect passphrase, please set PULUMI_CONFIG_PASSPHRASE to the correct passphrase or set "
+            "PULUMI_CONFIG_PASSPHRASE_FILE to a file containing the passphrase"
+        )
+
+
+def _manager(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The checkpoint's `secrets_providers` for a stack file's secrets settings."""
+    provider = settings.get("secretsprovider")
+    if provider and provider != "passphrase":
+        return {"type": "cloud", "state": {"url": provider}}
+    return {"type": "passphrase", "state": {"salt": settings.get("encryptionsalt", "")}}
+
+
+def _env_true(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").lower() in ("1", "true")
+
+
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def _username() -> str:

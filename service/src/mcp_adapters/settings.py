@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shutil
 import socket
 import sys
 import uuid
@@ -15,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
+from mcp_infra.spec import MAX_NAME_LENGTH
 from mcp_infra.trusted_servers import TrustedServers
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,6 +27,10 @@ PREFIX = "MCP_ADAPTERS_"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 # After SIGINT at its timeout, a Pulumi CLI gets this long to save its state before it is killed.
 PULUMI_INTERRUPT_GRACE_SECONDS = 60.0
+# Pulumi refuses stack names longer than this (`tokens.ParseStackName`, DIY backends and Pulumi Cloud alike).
+# A stack is `<prefix><adapter>`: the prefix gets what the longest adapter name leaves.
+PULUMI_STACK_NAME_LIMIT = 100
+PULUMI_STACK_PREFIX_LIMIT = PULUMI_STACK_NAME_LIMIT - MAX_NAME_LENGTH
 
 
 def is_loopback(host: str) -> bool:
@@ -146,14 +152,19 @@ class Settings(BaseSettings):
     pulumi_secrets_provider: str = Field(default="passphrase", description="passphrase, or azurekeyvault://...")
     pulumi_config_passphrase: SecretStr | None = None
     pulumi_project: str = Field(default="mcp-adapter", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
-    pulumi_stack_prefix: str = Field(default="", pattern=r"^[a-z0-9-]{0,40}$")
+    pulumi_stack_prefix: str = Field(default="", max_length=PULUMI_STACK_PREFIX_LIMIT, pattern=r"^[a-z0-9-]*$")
     pulumi_operation_timeout: float = Field(default=1200.0, gt=0)
     pulumi_parallel_operations: int = Field(default=4, ge=1, le=64)
     pulumi_conflict_retries: int = Field(default=6, ge=0, le=100)
     pulumi_conflict_wait_seconds: float = Field(default=10.0, ge=0)
     pulumi_stale_lock_seconds: float = Field(default=3600.0, gt=0)
     pulumi_reapply_seconds: float = Field(default=3600.0, gt=0)
+    # Update history entries (and checkpoint copies) kept per stack in a file:// backend; older ones are pruned.
+    pulumi_keep_history: int = Field(default=20, ge=1)
     pulumi_install_plugins: bool = True
+    pulumi_plugins_dir: Path | None = Field(
+        default=None, description="Provider plugins installed ahead of time (the image's), used instead of a download."
+    )
     pulumi_policy_packs: CommaList = Field(default_factory=list)
     kubeconfig: Path | None = None
     kube_context: str | None = None
@@ -173,6 +184,12 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("pulumi_policy_packs")
+    @classmethod
+    def _absolute_packs(cls, value: list[str]) -> list[str]:
+        # The CLI runs in each stack's work directory: a relative pack path would be looked up there.
+        return [str(Path(pack).expanduser().resolve()) for pack in value]
 
     @field_validator("replica_id")
     @classmethod
@@ -261,3 +278,26 @@ class Settings(BaseSettings):
                 f"MCP_ADAPTERS_PULUMI_OPERATION_TIMEOUT + {PULUMI_INTERRUPT_GRACE_SECONDS:g}s ({longest:g}): a running "
                 "operation's lock would be taken for stale and cancelled"
             )
+        for pack in self.pulumi_policy_packs:
+            if problem := policy_pack_problem(Path(pack)):
+                raise ConfigurationError(
+                    f"MCP_ADAPTERS_PULUMI_POLICY_PACKS: the engine cannot run the pack {pack}: {problem}"
+                )
+
+
+def policy_pack_problem(pack: Path) -> str | None:
+    """Why `pulumi up --policy-pack <pack>` could not start this CrossGuard pack here, or None."""
+    manifest = pack / "PulumiPolicy.yaml"
+    if not manifest.is_file():
+        return "it has no PulumiPolicy.yaml (a policy pack is a directory holding one)"
+    import yaml
+
+    runtime = (yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}).get("runtime")
+    options = (runtime.get("options") or {}) if isinstance(runtime, dict) else {}
+    toolchain = options.get("toolchain")
+    if toolchain in ("uv", "poetry") and shutil.which(toolchain) is None:
+        return f"its runtime uses the {toolchain} toolchain, and {toolchain} is not on PATH"
+    virtualenv = options.get("virtualenv")
+    if virtualenv and not (pack / virtualenv / "bin" / "python").exists():
+        return f"its virtualenv {virtualenv} (relative to the pack) has no bin/python"
+    return None

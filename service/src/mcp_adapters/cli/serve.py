@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
@@ -31,6 +32,11 @@ def serve(
     except ConfigurationError as exc:
         typer.echo(f"mcp-adapters: {exc}", err=True)
         raise typer.Exit(2) from None
+    if os.getpid() == 1:  # orphans come to PID 1 to be reaped, and this process does not reap them
+        logging.getLogger("mcp_adapters").warning(
+            "running as PID 1 without an init: processes orphaned under it (the plugins of a killed Pulumi CLI) "
+            "stay as zombies; use the image's entrypoint (tini) or `docker run --init`"
+        )
     typer.echo(f"mcp-adapters listening on http://{settings.host}:{settings.port} (API docs at /docs)", err=True)
     uvicorn.run(
         app,

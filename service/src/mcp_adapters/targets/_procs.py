@@ -37,7 +37,7 @@ def is_ours(pid: int, started: int, replica_id: str) -> bool:
     return f"MCP_BRIDGE_REPLICA_ID={replica_id}".encode() in environ
 
 
-def descendants(pid: int) -> list[int]:
+def _parents() -> dict[int, int]:
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -46,6 +46,11 @@ def descendants(pid: int) -> list[int]:
             except OSError:
                 continue
             parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int, parents: dict[int, int] | None = None) -> list[int]:
+    parents = _parents() if parents is None else parents
     found: list[int] = []
     frontier = [pid]
     while frontier:
@@ -64,13 +69,22 @@ def cmdline(pid: int) -> list[str]:
     return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
 
 
-def signal_children(predicate: Callable[[list[str]], bool], sig: signal.Signals) -> int:
-    """Send `sig` to every descendant of this process whose command line matches; returns how many."""
+def signal_children(
+    predicate: Callable[[list[str]], bool], sig: signal.Signals, *, with_descendants: bool = False
+) -> int:
+    """Send `sig` to every descendant of this process whose command line matches (and, `with_descendants`, to
+    everything those started); returns how many matched."""
+    parents = _parents()
+    matched = [pid for pid in descendants(os.getpid(), parents) if predicate(cmdline(pid))]
+    # Collected before any signal: once a process dies its children move to another parent and out of our sight.
+    targets = list(matched)
+    if with_descendants:
+        targets += [child for pid in matched for child in descendants(pid, parents)]
     sent = 0
-    for pid in descendants(os.getpid()):
-        if predicate(cmdline(pid)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, sig)
+    for pid in dict.fromkeys(targets):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+            if pid in matched:
                 sent += 1
     return sent
 

@@ -84,14 +84,15 @@ class KubernetesTarget:
                 "MCP_ADAPTERS_PULUMI_BACKEND_URL (azblob://, s3://, gs:// or Pulumi Cloud)",
                 self.settings.state_dir,
             )
+        await anyio.to_thread.run_sync(self.stacks.write_policy_config, self.platform)
         problem = await anyio.to_thread.run_sync(self.stacks.connect)
         if problem is not None:
             logger.error("kubernetes target: %s", problem)
             return
-        if self.settings.pulumi_install_plugins:
+        if self.settings.pulumi_install_plugins or self.settings.pulumi_plugins_dir is not None:
             try:
-                installed = await anyio.to_thread.run_sync(self.stacks.install_plugins)
-                logger.info("provider plugins ready: %s", ", ".join(installed))
+                ready = await anyio.to_thread.run_sync(self.stacks.install_plugins)
+                logger.info("provider plugins ready: %s", ", ".join(ready) or "none")
             except Exception as exc:  # the engine installs what is missing on first use; say why it may be slow
                 logger.warning("installing provider plugins failed (the engine retries on first use): %s", exc)
         left = [d.name for d in self._work_dirs() if self.stacks.unfinished(d.name) is not None]

@@ -38,12 +38,19 @@ def find_cli(settings: Settings) -> PulumiCommand:
 
 
 def signal_cli_processes(stack_name: str, sig: signal.Signals) -> int:
+    """Signal the CLI running this stack; returns how many CLI processes were signalled.
+
+    SIGINT goes to the CLI alone (the engine stops its plugins itself). SIGKILL also goes to everything the CLI
+    started (language host, provider plugins, policy analyzers): a killed CLI cannot stop them, and they would run
+    on as orphans, each holding hundreds of MB.
+    """
+
     def runs_this_stack(argv: list[str]) -> bool:
         if not argv or Path(argv[0]).name != "pulumi":
             return False
         return any(a == "--stack" and b == stack_name for a, b in itertools.pairwise(argv))
 
-    return _procs.signal_children(runs_this_stack, sig)
+    return _procs.signal_children(runs_this_stack, sig, with_descendants=sig == signal.SIGKILL)
 
 
 def tail(exc: BaseException) -> str:
@@ -55,16 +62,21 @@ def tail(exc: BaseException) -> str:
     return " / ".join(lines[-_TAIL_LINES:])
 
 
-def azure_oidc_environment() -> dict[str, str]:
-    """The service's own workload identity (AKS injects AZURE_*), as the azure-native provider reads it."""
+def azure_workload_identity_environment() -> dict[str, str]:
+    """The service's own workload identity (AKS injects AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE),
+    as the azure-native provider should use it; nothing when the operator configured ARM_* credentials.
+
+    The token is never passed by value: the kubelet rotates the projected file and an operation may outlive the
+    token read when it started. azure-native's `useDefaultAzureCredential` builds azidentity's
+    DefaultAzureCredential, whose WorkloadIdentityCredential reads AZURE_FEDERATED_TOKEN_FILE again whenever its
+    copy is ten minutes old; that credential comes first in azure-native's order. (azure-native's OIDC credential
+    reads ARM_OIDC_TOKEN_FILE_PATH once, when the provider starts: set too, for a provider without the default
+    credential, it still never puts the token in the environment, but it cannot keep a long operation signed in.)
+    """
     token_file = os.environ.get("AZURE_FEDERATED_TOKEN_FILE")
     if not token_file or os.environ.get("ARM_CLIENT_ID"):
         return {}
-    try:
-        token = Path(token_file).read_text().strip()  # projected and rotated by the kubelet: read per operation
-    except OSError:
-        return {}
-    env = {"ARM_USE_OIDC": "true", "ARM_OIDC_TOKEN": token}
+    env = {"ARM_USE_DEFAULT_AZURE_CREDENTIAL": "true", "ARM_USE_OIDC": "true", "ARM_OIDC_TOKEN_FILE_PATH": token_file}
     for source, target in (("AZURE_CLIENT_ID", "ARM_CLIENT_ID"), ("AZURE_TENANT_ID", "ARM_TENANT_ID")):
         if value := os.environ.get(source):
             env[target] = value

@@ -20,6 +20,13 @@ _ROOT_TYPE = "pulumi:pulumi:Stack"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Policy enforcement levels that block an update, as the engine names them.
 _BLOCKING = frozenset({"mandatory", "remediate"})
+# How long the end of an event stream may trail the command that produced it.
+SETTLE_SECONDS = 10.0
+# The engine's warning (deploymentExecutor.printPendingOperationsWarning) when the last deployment was interrupted:
+# `up` goes on with the pending operations rather than failing on them.
+_PENDING_WARNING = re.compile(
+    r"Attempting to deploy or update resources with (\d+) pending operations from previous deployment\."
+)
 
 
 def resource_name(urn: str) -> str:
@@ -36,11 +43,25 @@ class EngineProgress:
         self.steps: list[PlannedResource] = []
         self.findings: list[PreviewFinding] = []
         self.changes: dict[str, int] | None = None
+        # Operations an interrupted deployment left pending, as the engine warned (0: it did not).
+        self.pending_operations = 0
         self._lock = threading.Lock()
+        self._ended = threading.Event()
 
     def __call__(self, event: EngineEvent) -> None:
         with self._lock:
             self._on(event)
+        if event.summary_event is not None or event.cancel_event is not None:
+            self._ended.set()
+
+    def settle(self, timeout: float = SETTLE_SECONDS) -> bool:
+        """Wait until the engine's event stream has ended; True when it did within `timeout`.
+
+        The SDK (CLI > 3.205) receives events on a gRPC stream it stops without waiting, so a command can
+        return, or the SDK can report "summary event never found", before the last events (the summary,
+        policy findings) have reached us. They still come: wait for them rather than lose them.
+        """
+        return self._ended.wait(timeout)
 
     def _on(self, event: EngineEvent) -> None:
         if (pre := event.resource_pre_event) is not None:
@@ -81,8 +102,15 @@ class EngineProgress:
         where = f" ({resource_name(urn)})" if urn else ""
         if severity == "error":
             self.errors.append(text + where)
+        if severity == "warning" and (pending := _PENDING_WARNING.search(text)):
+            self.pending_operations = int(pending[1])
         if severity in ("error", "warning", "info"):
             self.log.write(f"{severity}{where}: {text}")
+
+    def blocked_by_policy(self) -> bool:
+        """The run failed because a mandatory policy said no, and for nothing else: the engine bails out
+        after its policy events without an error diagnostic of its own."""
+        return any(f.enforcement == "mandatory" for f in self.findings) and not self.errors
 
     def error_message(self, fallback: str) -> str:
         """The engine's own words for why the run failed; the CLI's stderr when it gave none."""

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from mcp_adapters.targets import _procs
 
+# As the DIY backend lists a lock: `file:///.../locks/organization/<project>/<stack>/<uuid>.json?no_tmp_dir=true:
+# created by user@host (pid N) at <RFC 3339>` (the query is the fileblob option the CLI opens file:// buckets with).
 _LOCK_LINE = re.compile(
-    r"(?P<path>\S+\.json): created by (?P<user>[^@\s]+)@(?P<host>\S+) \(pid (?P<pid>\d+)\) at (?P<at>\S+)"
+    r"(?P<path>\S+?\.json)(?:\?\S*)?: created by (?P<user>[^@\s]+)@(?P<host>\S+) \(pid (?P<pid>\d+)\) at (?P<at>\S+)"
 )
 
 
@@ -27,10 +29,12 @@ class LockInfo:
     created: datetime | None
 
     @classmethod
-    def parse(cls, text: str) -> LockInfo | None:
-        match = _LOCK_LINE.search(text)
-        if match is None:
-            return None
+    def parse(cls, text: str) -> list[LockInfo]:
+        """Every lock the CLI lists (the DIY backend prints one line per lock file of the stack)."""
+        return [cls._of(match) for match in _LOCK_LINE.finditer(text)]
+
+    @classmethod
+    def _of(cls, match: re.Match[str]) -> LockInfo:
         try:
             created: datetime | None = datetime.fromisoformat(match["at"].replace("Z", "+00:00"))
         except ValueError:
@@ -48,6 +52,17 @@ class LockInfo:
         if self.created is not None and now - self.created > stale_after:
             return f"it is older than {stale_after.total_seconds():.0f}s, longer than any operation may run"
         return None
+
+
+def all_stale(locks: list[LockInfo], now: datetime, stale_after: timedelta) -> str | None:
+    """Why every listed lock is stale, or None when any may be live (or none could be read).
+
+    `pulumi cancel` deletes every lock of the stack, so one live lock among stale ones forbids it.
+    """
+    reasons = [(lock, lock.stale(now, stale_after)) for lock in locks]
+    if not reasons or any(reason is None for _, reason in reasons):
+        return None
+    return "; ".join(f"{lock.describe()} is stale: {reason}" for lock, reason in reasons)
 
 
 @dataclass(frozen=True)

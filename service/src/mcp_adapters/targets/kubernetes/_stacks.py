@@ -9,7 +9,12 @@ Trouble handled here, each with a line in the operation's log:
   may run): `pulumi cancel`, then `refresh --clear-pending-creates`;
 - this service died mid-operation (its journal file is left in the stack's
   work directory): the same recovery before the next operation;
-- the engine left pending operations: the same recovery, then one retry.
+- an operation fails after the engine warned of operations an interrupted one
+  left pending: `refresh --clear-pending-creates` (no `cancel`: any lock there
+  now is someone else's), then one retry.
+
+After each operation a file:// backend's history of the stack is pruned to
+`PULUMI_KEEP_HISTORY` entries.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mcp_infra.settings import PlatformSettings
+from mcp_policies.crossguard import CONFIG_ENV as POLICY_CONFIG_ENV
 from pulumi.automation import (
     CommandError,
     ConcurrentUpdateError,
@@ -47,21 +54,23 @@ from pulumi.automation import (
 
 from mcp_adapters.settings import Settings
 from mcp_adapters.targets.base import OperationLog, TargetError
+from mcp_adapters.targets.kubernetes import _history
+from mcp_adapters.targets.kubernetes._adopt import adopt_pending_creates
 from mcp_adapters.targets.kubernetes._cli import (
     PLUGINS,
-    azure_oidc_environment,
+    azure_workload_identity_environment,
     find_cli,
     install_hint,
     signal_cli_processes,
     tail,
 )
 from mcp_adapters.targets.kubernetes._events import EngineProgress
-from mcp_adapters.targets.kubernetes._locks import Journal, LockInfo
+from mcp_adapters.targets.kubernetes._locks import Journal, LockInfo, all_stale
+from mcp_adapters.targets.kubernetes._plugins import link_bundled, pulumi_home
 
 logger = logging.getLogger("mcp_adapters.kubernetes")
 
 JOURNAL = "operation.json"
-_PENDING = "pending operations"
 
 Program = Callable[[], None]
 
@@ -88,6 +97,7 @@ class Stacks:
         self._halted: set[str] = set()
         # Adapters whose CLI had to be killed: their journal stays, so the next operation recovers the stack.
         self._killed: set[str] = set()
+        self._policy_config: Path | None = None
 
     # -- the CLI and its plugins ------------------------------------------------------------------
 
@@ -113,14 +123,30 @@ class Stacks:
         return self._command
 
     def install_plugins(self) -> list[str]:
-        """Install the provider plugins matching the installed SDKs; returns what was installed."""
-        workspace = LocalWorkspace(**self._options("_plugins", None).__dict__)
-        installed = []
+        """The provider plugins matching the installed SDKs: those in PULUMI_PLUGINS_DIR linked into PULUMI_HOME,
+        the others downloaded (when PULUMI_INSTALL_PLUGINS); returns what is ready."""
+        bundle, home = self.settings.pulumi_plugins_dir, pulumi_home(self.settings)
+        ready: list[str] = []
+        workspace: LocalWorkspace | None = None
         for plugin, package in PLUGINS.items():
             version = metadata.version(package)
-            workspace.install_plugin(plugin, f"v{version}")
-            installed.append(f"{plugin} v{version}")
-        return installed
+            if bundle is not None and link_bundled(bundle, home, plugin, version):
+                ready.append(f"{plugin} v{version} (from {bundle})")
+            elif self.settings.pulumi_install_plugins:
+                workspace = workspace or LocalWorkspace(**self._options("_plugins", None).__dict__)
+                workspace.install_plugin(plugin, f"v{version}")
+                ready.append(f"{plugin} v{version}")
+        return ready
+
+    def write_policy_config(self, platform: PlatformSettings) -> None:
+        """The platform settings the policy packs check against (their MCP_ADAPTERS_POLICY_CONFIG): the service's,
+        unless the operator gave the packs a config of their own."""
+        if not self.settings.pulumi_policy_packs or POLICY_CONFIG_ENV in os.environ:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "policy-config.json"
+        path.write_text(json.dumps({"platform": platform.model_dump(mode="json", by_alias=True)}))
+        self._policy_config = path
 
     # -- stacks -----------------------------------------------------------------------------------
 
@@ -134,13 +160,22 @@ class Stacks:
         env = {
             "PULUMI_BACKEND_URL": self.settings.resolved_pulumi_backend_url,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
+            # The secrets provider is given to `stack init` only and kept in Pulumi.<stack>.yaml, in this pod's work
+            # directory. A pod without that file (a new replica, a lost emptyDir) uses the secrets manager the
+            # stack's state records (`stack init` records it), rather than a new passphrase one it has no key for.
+            "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true",
+            # A DIY backend's update history is pruned (`_history`); the extra copies these make would not be.
+            "PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS": "true",
+            "PULUMI_DIY_BACKEND_RETAIN_CHECKPOINTS": "false",
         }
+        if self._policy_config is not None:
+            env[POLICY_CONFIG_ENV] = str(self._policy_config)
         if self.settings.pulumi_secrets_provider == "passphrase":
             if self.settings.pulumi_config_passphrase is not None:
                 env["PULUMI_CONFIG_PASSPHRASE"] = self.settings.pulumi_config_passphrase.get_secret_value()
             else:
                 env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(self._passphrase_file())
-        env.update(azure_oidc_environment())
+        env.update(azure_workload_identity_environment())
         return env
 
     def _passphrase_file(self) -> Path:
@@ -257,11 +292,16 @@ class Stacks:
         try:
             stack.preview(on_event=progress, color="never", policy_packs=packs)
         except CommandError as exc:
-            if progress.findings and not progress.errors:
+            progress.settle()
+            if progress.blocked_by_policy():
                 return progress  # refused by a mandatory policy: the findings say why
             raise TargetError(progress.error_message(tail(exc)), reason="PreviewFailed") from exc
-        except RuntimeError as exc:  # the SDK's own: the CLI ended without a summary event
-            raise TargetError(f"pulumi preview ended without a result: {exc}", reason="PreviewFailed") from exc
+        except RuntimeError as exc:
+            # The SDK's own "summary event never found": the CLI succeeded, but the SDK looked before the
+            # stream ended. The events still reach us.
+            if not progress.settle():
+                raise TargetError(f"pulumi preview ended without a result: {exc}", reason="PreviewFailed") from exc
+        progress.settle()
         return progress
 
     def unfinished(self, adapter: str) -> Journal | None:
@@ -300,27 +340,40 @@ class Stacks:
                 journal_path.write_text(json.dumps(asdict(replace(journal, run="killed"))))
             else:
                 journal_path.unlink(missing_ok=True)
+            self._prune_history(stack.name)
+
+    def _prune_history(self, stack_name: str) -> None:
+        url = self.settings.resolved_pulumi_backend_url
+        if not url.startswith("file://"):
+            return
+        backend = Path(url.removeprefix("file://").split("?", 1)[0])
+        try:
+            _history.prune(backend, self.settings.pulumi_project, stack_name, self.settings.pulumi_keep_history)
+        except OSError as exc:  # the next operation prunes again
+            logger.warning("pruning the history of stack %s: %s", stack_name, exc)
 
     def _with_retries(
         self, stack: Stack, adapter: str, verb: str, log: OperationLog, run: Callable[[EngineProgress], Any]
     ) -> EngineProgress:
         retries = self.settings.pulumi_conflict_retries
         wait = self.settings.pulumi_conflict_wait_seconds
-        recovered = False
-        for attempt in range(retries + 1):
+        attempt = 0  # attempts that met a live lock; the one retry after a repair is not counted
+        repaired = False
+        while True:
             if adapter in self._halted:
                 raise TargetError(f"{verb} on {stack.name} was interrupted: no further attempt", "Interrupted")
             progress = EngineProgress(log, verb)
             try:
                 run(progress)
+                progress.settle()
             except ConcurrentUpdateError as exc:
-                lock = LockInfo.parse(str(exc))
-                held = lock.describe() if lock else "another update"
+                locks = LockInfo.parse(str(exc))
+                held = ", ".join(lock.describe() for lock in locks) or "another update"
                 stale_after = timedelta(seconds=self.settings.pulumi_stale_lock_seconds)
-                stale = lock.stale(datetime.now(UTC), stale_after) if lock is not None else None
-                if stale is not None and not recovered and adapter not in self._halted:
-                    self._recover(stack, log, f"{held} is stale: {stale}")
-                    recovered = True
+                stale = all_stale(locks, datetime.now(UTC), stale_after)
+                if stale is not None and not repaired and adapter not in self._halted:
+                    self._recover(stack, log, stale)
+                    repaired = True
                     continue
                 if attempt == retries:
                     raise TargetError(
@@ -328,18 +381,31 @@ class Stacks:
                         f"later. If no update runs there, clear it with `pulumi cancel --stack {stack.name}`",
                         reason="StackLocked",
                     ) from exc
-                log.write(f"stack {stack.name} is busy ({held}): retrying in {wait:.0f}s ({attempt + 1}/{retries})")
+                attempt += 1
+                log.write(f"stack {stack.name} is busy ({held}): retrying in {wait:.0f}s ({attempt}/{retries})")
                 if self.stopping.wait(wait):
                     raise TargetError(f"shutting down while {stack.name} was locked", "ShuttingDown") from exc
             except CommandError as exc:
-                if _PENDING in str(exc) and not recovered and adapter not in self._halted:
-                    self._recover(stack, log, "the engine reports pending operations from an interrupted update")
-                    recovered = True
+                if adapter not in self._halted:  # a CLI we interrupted or killed sends no more events
+                    progress.settle()  # the warning and the errors it reads may trail the command's failure
+                if progress.pending_operations and not repaired and adapter not in self._halted:
+                    self._clear_pending(stack, log, progress.pending_operations)
+                    repaired = True
                     continue
                 raise TargetError(progress.error_message(tail(exc)), reason="PulumiFailed") from exc
             else:
                 return progress
-        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _clear_pending(self, stack: Stack, log: OperationLog, count: int) -> None:
+        """What the engine's pending-operations warning advises: `refresh`, dropping the pending creates.
+
+        No `cancel`: the failed operation released its own lock, so a lock there now is another one's, live.
+        """
+        log.write(
+            f"the engine reported {count} operation(s) an interrupted update left pending on {stack.name}: "
+            "refreshing them, then trying once more"
+        )
+        self._refresh_pending(stack, log, "clearing the pending operations of")
 
     def _recover(self, stack: Stack, log: OperationLog, why: str) -> None:
         log.write(f"recovering stack {stack.name}: {why}; cancelling its lock and refreshing its state")
@@ -347,13 +413,33 @@ class Stacks:
             stack.cancel()
         except CommandError as exc:  # nothing to cancel: the refresh below is still worth doing
             log.write(f"cancel: {tail(exc)}")
+        self._refresh_pending(stack, log, "recovering")
+
+    def _refresh_pending(self, stack: Stack, log: OperationLog, doing: str) -> None:
+        """A refresh that settles what an interrupted update left pending: adopted where it can be read back
+        (see _adopt), cleared otherwise."""
+        self._adopt_pending_creates(stack, log)
         progress = EngineProgress(log, "refresh")
         try:
             stack.refresh(on_event=progress, color="never", clear_pending_creates=True)
         except CommandError as exc:
+            progress.settle()
             raise TargetError(
-                f"recovering {stack.name} failed: {progress.error_message(tail(exc))}", "RecoveryFailed"
+                f"{doing} {stack.name} failed: {progress.error_message(tail(exc))}", "RecoveryFailed"
             ) from exc
+        progress.settle()
+
+    def _adopt_pending_creates(self, stack: Stack, log: OperationLog) -> None:
+        """Pending creates the refresh can read back become imports; the refresh clears only the others."""
+        exported = self._call("stack export", stack.export_stack)
+        subscription = self.settings.azure_subscription_id or os.environ.get("ARM_SUBSCRIPTION_ID")
+        if not exported.deployment:  # a stack that never ran an update has no state to adopt into
+            return
+        adopted = adopt_pending_creates(exported.deployment, subscription)
+        if adopted:
+            self._call("stack import", lambda: stack.import_stack(exported))
+            names = ", ".join(urn.rsplit("::", 1)[-1] for urn in adopted)
+            log.write(f"adopting {len(adopted)} resource(s) an interrupted update may have created: {names}")
 
     def _call(self, what: str, run: Callable[[], Any]) -> Any:
         try:
