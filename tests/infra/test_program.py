@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -154,29 +151,3 @@ def test_the_example_stack_config_is_valid_platform_settings() -> None:
         spec = load_adapters(path)[0]
         assert check_trusted(spec, settings.trusted_servers) == [], path.name
     assert PolicyConfig.from_settings(settings).allowed_registries == ["contoso.azurecr.io/mcp"]
-
-
-@pytest.mark.pulumi_cli
-@pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI on PATH")
-def test_pulumi_previews_the_platform_program(tmp_path: Path) -> None:
-    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{tmp_path}", "PULUMI_CONFIG_PASSPHRASE": "test"}
-    subprocess.run(["pulumi", "stack", "init", "preview-test", "--non-interactive"], cwd=ROOT, env=env, check=True)
-    for key, value in [
-        ("mcp-adapters:adaptersFiles[0]", "docs/examples/*.json"),
-        ("mcp-adapters:platform.azure.oidcIssuerUrl", "https://oidc.example/issuer/"),
-    ]:
-        subprocess.run(
-            ["pulumi", "config", "set", "--path", key, value, "--stack", "preview-test"], cwd=ROOT, env=env, check=True
-        )
-    result = subprocess.run(
-        ["pulumi", "preview", "--stack", "preview-test", "--non-interactive", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    for adapter in ("ado-remote", "azure-remote", "foundry-remote", "internal-mcp"):
-        assert f"McpAdapter::{adapter}" in result.stdout

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -110,39 +107,3 @@ def test_the_pack_reads_platform_settings_and_enforcement_from_a_file(
     assert config.max_replicas == 3
     levels = {p.name: p.enforcement_level for p in build_policies(config)}
     assert levels["replica-bounds"] == EnforcementLevel.MANDATORY
-
-
-@pytest.mark.pulumi_cli
-@pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI on PATH")
-def test_the_engine_runs_the_pack_on_a_preview(tmp_path: Path) -> None:
-    """`pulumi preview --policy-pack policies` of the platform program with a local backend."""
-    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{tmp_path}", "PULUMI_CONFIG_PASSPHRASE": "test"}
-    subprocess.run(["pulumi", "stack", "init", "policy-test", "--non-interactive"], cwd=ROOT, env=env, check=True)
-    subprocess.run(
-        [
-            "pulumi",
-            "config",
-            "set",
-            "--path",
-            "mcp-adapters:adaptersFiles[0]",
-            "docs/examples/*.json",
-            "--stack",
-            "policy-test",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    result = subprocess.run(
-        ["pulumi", "preview", "--stack", "policy-test", "--policy-pack", "policies", "--non-interactive"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "mcp-adapters@v0.1.0" in output, "the pack did not run"
-    assert "mandatory" not in output, output

@@ -1,7 +1,8 @@
-"""The kubernetes target against the real Pulumi CLI, and against a kind cluster.
+"""The kubernetes target on kind: real kubelets, real pods, the proxy image behind a real ingress.
 
-Skipped here (no CLI, no cluster); `.github/workflows/kubernetes-target.yml`
-runs them with the Pulumi CLI and kind. Locally:
+The real engine against a real API server runs everywhere (test_real_engine.py,
+`dev.py cluster`); what needs a kubelet and a container engine runs in
+`.github/workflows/kubernetes-target.yml`. Locally:
 
     curl -fsSL https://get.pulumi.com | sh && kind create cluster
     docker build -f proxy-image/Dockerfile -t ghcr.io/mcp-adapters/mcp-proxy:1.0.0 .
@@ -21,9 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp_adapters.settings import Settings
-from mcp_adapters.targets.kubernetes import KubernetesTarget
-from mcp_infra.adapters_file import load_adapters
 
 from tests.conftest import ROOT
 from tests.service.conftest import ServiceProcess, wait_for
@@ -32,34 +30,6 @@ HAS_CLI = shutil.which("pulumi") is not None
 KIND = os.environ.get("MCP_ADAPTERS_KIND_TEST") == "1"
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))
 NAMESPACE = "mcp-adapters"
-
-
-@pytest.mark.pulumi_cli
-@pytest.mark.skipif(not HAS_CLI, reason="needs the Pulumi CLI on PATH")
-@pytest.mark.anyio
-async def test_the_real_cli_previews_an_adapter_stack_and_leaves_no_stack(tmp_path: Path) -> None:
-    settings = Settings(
-        state_dir=tmp_path, target="kubernetes", pulumi_config_passphrase="test", pulumi_install_plugins=True
-    )
-    target = KubernetesTarget(settings)
-    await target.start()
-    assert target.problem() is None
-    preview = await target.preview(load_adapters(ROOT / "docs" / "examples" / "azure-remote.json")[0])
-    assert preview.change_summary is not None
-    assert preview.change_summary.get("create", 0) >= 5
-    assert {"kubernetes:apps/v1:StatefulSet", "kubernetes:networking.k8s.io/v1:Ingress"} <= {
-        r.type for r in preview.resources
-    }
-    listed = subprocess.run(
-        ["pulumi", "stack", "ls", "--all", "--json"],
-        env={**os.environ, "PULUMI_BACKEND_URL": settings.resolved_pulumi_backend_url},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout) == []
 
 
 def _platform_file(tmp_path: Path) -> Path:

@@ -6,11 +6,13 @@ provider (the only part that is not real). No kubelet: pods turn Ready on fake n
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,9 +118,10 @@ def platform(
 ) -> Callable[..., Platform]:
     """Start the service on the real stack, into a namespace of its own and an Azure of its own."""
 
-    def start(**env: str) -> Platform:
-        namespace = f"t{os.getpid() % 10000}-{next(_NAMESPACES)}"
-        kube_cluster.request("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
+    def start(namespace: str | None = None, state_dir: Path | None = None, **env: str) -> Platform:
+        if namespace is None:
+            namespace = f"t{os.getpid() % 10000}-{next(_NAMESPACES)}"
+            kube_cluster.request("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
         cloud = tmp_path / "azure"
         if not cloud.exists():
             azure_native.seed_resource_group(cloud, SUBSCRIPTION, GROUP, "westeurope")
@@ -132,7 +135,10 @@ def platform(
         platform_file.write_text(json.dumps(settings))
         backend = tmp_path / "backend"
         tool_env = real_tools.env(**azure_native.environment(cloud, SUBSCRIPTION))
+        uv = shutil.which("uv") or str(ROOT / ".tools" / "uv" / "bin" / "uv")  # the pack's toolchain, as dev.py has it
+        tool_env["PATH"] = os.pathsep.join([tool_env["PATH"], str(Path(uv).parent)])
         service = start_service(
+            state_dir=state_dir,
             MCP_ADAPTERS_TARGET="kubernetes",
             MCP_ADAPTERS_KUBECONFIG=str(kube_cluster.kubeconfig),
             MCP_ADAPTERS_PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
@@ -307,3 +313,90 @@ def test_a_cli_killed_while_creating_the_identity_converges_without_a_duplicate(
     assert [r["id"] for r in in_state] == [identities[0]["id"]]
     assert not deployment.get("pending_operations")
     assert not list((real.backend / ".pulumi" / "locks").rglob("*.json"))  # no lock left behind
+
+
+def test_a_preview_refused_by_a_mandatory_policy_in_the_engine_returns_the_findings(
+    platform: Callable[..., Platform], tmp_path: Path
+) -> None:
+    # The platform team's CrossGuard pack allows only their registry; the service renders its default one.
+    pack_config = tmp_path / "pack-config.json"
+    pack_config.write_text(json.dumps({"platform": {"registry": "contoso.azurecr.io/mcp"}}))
+    real = platform(
+        MCP_ADAPTERS_PULUMI_POLICY_PACKS=str(ROOT / "policies"), MCP_ADAPTERS_POLICY_CONFIG=str(pack_config)
+    )
+    api = real.api()
+    body = json.loads((ROOT / "docs" / "examples" / "internal-mcp.json").read_text())
+
+    preview = api.post("/adapters", json=body, params={"dryRun": "true"})
+
+    assert preview.status_code == 200, preview.text  # not 503 PreviewFailed: the findings are the answer
+    answer = preview.json()
+    assert answer["allowed"] is False
+    refused = [f for f in answer["findings"] if f["policy"] == "allowed-registries"]
+    assert refused, answer["findings"]
+    assert {f["enforcement"] for f in refused} == {"mandatory"}
+    assert "contoso.azurecr.io/mcp" in refused[0]["message"]
+    assert {"kubernetes:apps/v1:StatefulSet"} <= {r["type"] for r in answer["resources"]}  # the engine's plan
+    assert real.stacks() == []  # a preview of a new adapter leaves no stack
+    assert api.get("/adapters/internal-mcp").status_code == 404
+
+
+def _history_intervals(real: Platform, adapter: str) -> list[tuple[str, str]]:
+    """(start, end) of every update the stack's history records, as ISO 8601 times (which sort as text)."""
+    history = json.loads(real.pulumi("stack", "history", "--json", "--stack", f"organization/mcp-adapter/{adapter}"))
+    return sorted((h["startTime"], h.get("endTime") or h["startTime"]) for h in history)
+
+
+@pytest.mark.postgres
+def test_two_replicas_on_one_database_and_backend_never_run_two_operations_on_one_stack(
+    platform: Callable[..., Platform], postgres_server: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    name = f"real{os.getpid()}"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    database = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    shared = {"MCP_ADAPTERS_LEASE_SECONDS": "5"}
+    first = platform(state_dir=tmp_path / "one", DATABASE_URL=database, **shared)
+    second = platform(first.namespace, tmp_path / "two", DATABASE_URL=database, **shared)
+    assert first.backend == second.backend  # one backend directory, as two pods would share a bucket
+    names = [f"pair-{i}" for i in range(6)]
+    for index, adapter in enumerate(names):
+        replica = first if index % 2 == 0 else second
+        body = {**json.loads((ROOT / "docs" / "examples" / "internal-mcp.json").read_text()), "name": adapter}
+        assert replica.api().post("/adapters", json=body).status_code == 201
+
+    # One replica dies while the burst is being worked on; the other takes its leases over.
+    wait_for(lambda: phase(first.api(), names[0])["phase"] in ("Provisioning", "Ready"), READY_SECONDS, "work")
+    first.service.kill()
+    for adapter in names:
+        wait_ready(second.api(), adapter)
+
+    for adapter in names:
+        intervals = _history_intervals(second, adapter)
+        assert intervals, adapter
+        for (_, end), (start, _) in itertools.pairwise(intervals):
+            assert start >= end, f"{adapter}: two operations overlapped: {intervals}"
+    assert not list((second.backend / ".pulumi" / "locks").rglob("*.json"))
+
+
+def test_the_service_killed_while_creating_the_identity_converges_after_a_restart(
+    platform: Callable[..., Platform],
+) -> None:
+    real = platform(MCP_TEST_AZURE_HOLD_CREATE=azure_native.IDENTITY)
+    body = json.loads((ROOT / "docs" / "examples" / "foundry-remote.json").read_text())
+    assert real.api().post("/adapters", json=body).status_code == 201
+    wait_for(lambda: azure_native.held(real.cloud).get("id-mcp-foundry-remote"), READY_SECONDS, "the held create")
+
+    real.service.kill()  # the service, its CLI and the CLI's plugins: the whole process group, mid-create
+    again = platform(real.namespace, real.service.state_dir)
+
+    wait_ready(again.api(), "foundry-remote")
+    identities = [r for r in azure_native.resources(real.cloud) if r["token"] == azure_native.IDENTITY]
+    assert [r["inputs"]["resourceName"] for r in identities] == ["id-mcp-foundry-remote"]
+    deployment = again.state("foundry-remote")["deployment"]
+    assert [r["id"] for r in deployment["resources"] if r["type"] == azure_native.IDENTITY] == [identities[0]["id"]]
+    assert not deployment.get("pending_operations")
+    operation_log = again.api().get("/adapters/foundry-remote/logs", params={"source": "operation"}).text
+    assert "never finished" in operation_log  # it knew, from its journal, to recover before the next up

@@ -20,6 +20,8 @@ _ROOT_TYPE = "pulumi:pulumi:Stack"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Policy enforcement levels that block an update, as the engine names them.
 _BLOCKING = frozenset({"mandatory", "remediate"})
+# The engine's one-line summary of a run it bailed out of, e.g. after a mandatory policy violation.
+_BAILED = frozenset({"preview failed", "update failed"})
 # How long the end of an event stream may trail the command that produced it.
 SETTLE_SECONDS = 10.0
 # The engine's warning (deploymentExecutor.printPendingOperationsWarning) when the last deployment was interrupted:
@@ -108,9 +110,10 @@ class EngineProgress:
             self.log.write(f"{severity}{where}: {text}")
 
     def blocked_by_policy(self) -> bool:
-        """The run failed because a mandatory policy said no, and for nothing else: the engine bails out
-        after its policy events without an error diagnostic of its own."""
-        return any(f.enforcement == "mandatory" for f in self.findings) and not self.errors
+        """The run failed because a mandatory policy said no, and for nothing else: besides the policy events the
+        engine reported only its bail-out summary ("preview failed"), no error of a resource or the program."""
+        mandatory = any(f.enforcement == "mandatory" for f in self.findings)
+        return mandatory and all(error in _BAILED for error in self.errors)
 
     def error_message(self, fallback: str) -> str:
         """The engine's own words for why the run failed; the CLI's stderr when it gave none."""

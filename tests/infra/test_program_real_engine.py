@@ -1,16 +1,15 @@
-"""The stand-in `pulumi-language-python` under the real Pulumi engine: the root project, as platform teams run it.
+"""The platform program (`Pulumi.yaml`, `infra/program`) on the real engine, as docs/platform.md tells a platform
+team to run it: `pulumi stack init`, `pulumi config set-all`, `pulumi preview|up --policy-pack policies`, against
+the test session's real API server (fake nodes: pods turn Ready, nothing runs in them).
 
-`pulumi stack init`, `pulumi config set-all` and `pulumi preview [--policy-pack policies]` (docs/platform.md)
-on a copy of the root `Pulumi.yaml` whose `infra/`, `docs/` and `.venv` are the repository's own (the copy keeps
-`Pulumi.<stack>.yaml` out of the checkout). The engine starts our host, which runs `infra/program` in `.venv`
-and, for `--policy-pack`, the CrossGuard pack through RunPlugin. There is no cluster: the kubernetes provider
-previews against a kubeconfig whose API server refuses connections.
+It runs on a copy of the root `Pulumi.yaml` whose `infra/`, `docs/` and `.venv` are the repository's own (the copy
+keeps `Pulumi.<stack>.yaml` out of the checkout). The Python language host is our stand-in
+(tests/realstack/language_python: the proxy does not serve the real one); engine, provider, pack and program are real.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from tests.realstack import language_python
-from tests.realstack.fixtures import RealTools, real_tools  # noqa: F401 - real_tools is a fixture
+from tests.realstack.cluster import LocalCluster
+from tests.realstack.fixtures import RealTools
+from tests.service.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ["docs/examples/azure-remote.json", "docs/examples/internal-mcp.json"]  # no workload identity: no Azure
@@ -48,14 +48,6 @@ ROGUE = {
     "environmentVariables": {"MCP_COMMAND": "npx", "MCP_ARGS": "-y @evil/mcp-server"},
     "description": "Runs a package nobody put on the allow-list",
 }
-KUBECONFIG = {
-    "apiVersion": "v1",
-    "kind": "Config",
-    "clusters": [{"name": "nowhere", "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}],
-    "users": [{"name": "nobody", "user": {"token": "none"}}],
-    "contexts": [{"name": "nowhere", "context": {"cluster": "nowhere", "user": "nobody"}}],
-    "current-context": "nowhere",
-}
 PLANNED = re.compile(r"^\s*\+\s+(\S+:\S+)\s+(\S+)\s+create\b", re.MULTILINE)
 VIOLATION = re.compile(r"- \[(mandatory|advisory)\]\s+(\S+)\s+\((\S+): (\S+)\)\n\s+.*\n\s+(.*)")
 
@@ -67,17 +59,21 @@ class Project:
     """A copy of the root project with its own DIY backend; `pulumi(...)` runs the CLI in it."""
 
     dir: Path
+    kubeconfig: Path
     env: dict[str, str]
     pulumi: Callable[..., subprocess.CompletedProcess[str]]
 
-    def stack(self, name: str, adapters_files: list[str]) -> None:
+    def stack(self, name: str, adapters_files: list[str], platform: dict[str, Any] = PLATFORM) -> None:
+        self.pulumi("stack", "init", name)
+        self.configure(name, adapters_files, platform)
+
+    def configure(self, name: str, adapters_files: list[str], platform: dict[str, Any] = PLATFORM) -> None:
         config = {
-            "kubernetes:kubeconfig": str(self.dir / "kubeconfig.json"),
+            "kubernetes:kubeconfig": str(self.kubeconfig),
             "mcp-adapters:adaptersFiles": adapters_files,
             "mcp-adapters:controlPlane": {"imageVersion": "0.1.0", "workloadIdentity": False},
-            "mcp-adapters:platform": PLATFORM,
+            "mcp-adapters:platform": platform,
         }
-        self.pulumi("stack", "init", name)
         self.pulumi("config", "set-all", "--stack", name, "--json", json.dumps(_config_json(config)))
 
 
@@ -92,15 +88,13 @@ def _config_json(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def project(real_tools: RealTools, tmp_path_factory: pytest.TempPathFactory) -> Project:  # noqa: F811
-    work = tmp_path_factory.mktemp("language-python")
-    launcher = language_python.install(work / "bin")
+def project(real_tools: RealTools, kube_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    work = tmp_path_factory.mktemp("platform-program")
     project_dir = work / "project"
     project_dir.mkdir()
     shutil.copy(ROOT / "Pulumi.yaml", project_dir)
     for name in ("infra", "docs", ".venv"):
         (project_dir / name).symlink_to(ROOT / name)
-    (project_dir / "kubeconfig.json").write_text(json.dumps(KUBECONFIG))
     (project_dir / "rogue.json").write_text(json.dumps(ROGUE))
     (project_dir / "policy-config.json").write_text(json.dumps({"platform": PLATFORM}))
     (work / "state").mkdir()
@@ -109,7 +103,6 @@ def project(real_tools: RealTools, tmp_path_factory: pytest.TempPathFactory) -> 
         PULUMI_CONFIG_PASSPHRASE="language-python-tests",
         MCP_ADAPTERS_POLICY_CONFIG=str(project_dir / "policy-config.json"),
     )
-    env["PATH"] = os.pathsep.join([str(launcher.parent), env["PATH"]])
     for variable in ("KUBECONFIG", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_ACCESS_TOKEN", "VIRTUAL_ENV"):
         env.pop(variable, None)
 
@@ -120,7 +113,7 @@ def project(real_tools: RealTools, tmp_path_factory: pytest.TempPathFactory) -> 
             pytest.fail(f"`pulumi {' '.join(args)}` exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done
 
-    return Project(project_dir, env, pulumi)
+    return Project(project_dir, kube_cluster.kubeconfig, env, pulumi)
 
 
 def planned(output: str) -> set[tuple[str, str]]:
@@ -177,3 +170,36 @@ def test_policy_pack_stops_an_untrusted_adapter(project: Project) -> None:
             "package @evil/mcp-server is not trusted (@azure/mcp@*): ask to add it",
         )
     }, done.stdout
+
+
+def test_up_deploys_the_adapters_and_a_mandatory_violation_blocks_the_next_up(
+    project: Project, kube_cluster: LocalCluster
+) -> None:
+    # Namespaces of its own, and no waiting for rollouts the engine cannot see finish (no ingress controller).
+    namespace, system = "platform-adapters", "platform-system"
+    platform = {**PLATFORM, "namespace": namespace, "awaitRollout": False}
+    platform["controlPlane"] = {**PLATFORM["controlPlane"], "namespace": system}  # type: ignore[dict-item]
+    pack = str(ROOT / "policies")
+    project.stack("deployed", EXAMPLES, platform)
+
+    up = project.pulumi("up", "--yes", "--stack", "deployed", "--policy-pack", pack)
+    assert violations(up.stdout) == set()
+
+    def ready(adapter: str) -> bool:
+        found = kube_cluster.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{adapter}") or {}
+        return bool(found.get("status", {}).get("readyReplicas") == 1)
+
+    for adapter in ("azure-remote", "internal-mcp"):
+        wait_for(lambda a=adapter: ready(a), 120, f"{adapter}'s pod Ready")
+    assert kube_cluster.get(f"/apis/apps/v1/namespaces/{system}/deployments/mcp-adapters") is not None
+
+    project.configure("deployed", [*EXAMPLES, "rogue.json"], platform)
+    refused = project.pulumi("up", "--yes", "--stack", "deployed", "--policy-pack", pack, check=False)
+    assert refused.returncode != 0
+    assert ("mandatory", "trusted-servers") in {v[:2] for v in violations(refused.stdout)}, refused.stdout
+    assert kube_cluster.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/rogue") is None
+
+    project.pulumi("destroy", "--yes", "--stack", "deployed")
+    for adapter in ("azure-remote", "internal-mcp"):
+        path = f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{adapter}"
+        wait_for(lambda p=path: kube_cluster.get(p) is None, 120, f"{adapter} gone")
