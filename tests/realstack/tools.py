@@ -105,11 +105,10 @@ class GoTool:
 
     def is_built(self) -> bool:
         stamp = self.home / ".complete"
-        return (
-            stamp.exists()
-            and stamp.read_text() == self.recipe_digest()
-            and all((self.bin / name).exists() for name in self.binaries)
-        )
+        if not stamp.exists() or not all((self.bin / name).exists() for name in self.binaries):
+            return False
+        # Without Go nothing can be rebuilt: what was built stays usable.
+        return shutil.which("go") is None or stamp.read_text() == self.recipe_digest()
 
     def build(self) -> float:
         """Build into the cache; returns the seconds it took (0 when it was already there)."""
