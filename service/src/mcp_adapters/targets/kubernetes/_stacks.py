@@ -430,7 +430,7 @@ class Stacks:
         progress.settle()
 
     def _adopt_pending_creates(self, stack: Stack, log: OperationLog) -> None:
-        """Pending creates the refresh can read back become imports; the refresh clears only the others."""
+        """Pending creates whose id is known join the state for the refresh to read back; it clears the others."""
         exported = self._call("stack export", stack.export_stack)
         subscription = self.settings.azure_subscription_id or os.environ.get("ARM_SUBSCRIPTION_ID")
         if not exported.deployment:  # a stack that never ran an update has no state to adopt into
