@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -189,17 +190,25 @@ def test_a_pod_disruption_budget_exists_only_with_several_replicas(replicas: int
     assert len(recorder.by_type("PodDisruptionBudget")) == (1 if replicas > 1 else 0)
 
 
-def test_the_sdk_modules_programs_use_are_loaded_before_any_program_thread_runs() -> None:
+def test_building_every_example_loads_no_sdk_module_lazily() -> None:
     # The service runs several adapters' programs at once, each in a thread; a lazily loaded SDK module
     # first touched by two of them is seen half-initialised (the real engine showed "no attribute
-    # get_managed_cluster_output"). Importing the deployer must leave no lazy module for a thread to load.
-    check = (
-        "import sys, types, mcp_infra.deploy\n"
-        "used = ('containerservice', 'managedidentity', 'authorization')\n"
-        "lazy = [n for n, m in sys.modules.items()\n"
-        "        if n.startswith(tuple(f'pulumi_azure_native.{u}' for u in used))\n"
-        "        and type(m) is not types.ModuleType]\n"
-        "print(lazy)\n"
+    # get_managed_cluster_output", then "pulumi_kubernetes.meta.v1 has no attribute ObjectMetaArgs").
+    # Importing the deployer must load every module that building the examples' components touches.
+    probe = (
+        "import sys, types\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import mcp_infra.deploy\n"
+        "def lazy():\n"
+        "    return {n for n, m in sys.modules.items()\n"
+        "            if n.startswith(('pulumi_kubernetes', 'pulumi_azure_native'))\n"
+        "            and type(m) is not types.ModuleType}\n"
+        "before = lazy()\n"
+        "from mcp_infra.adapters_file import load_adapters\n"
+        "from conftest import EXAMPLES\n"
+        "from test_component import deploy\n"
+        "deploy(*((load_adapters(p)[0], None) for p in EXAMPLES))\n"
+        "print(sorted(before - lazy()))\n"
     )
-    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=120)
-    assert done.stdout.strip() == "[]"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

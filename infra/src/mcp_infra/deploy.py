@@ -15,13 +15,17 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_kubernetes as k8s
 
-# The SDKs load their modules lazily, and a lazy module loaded by two threads at once is seen half-initialised
-# ("has no attribute get_managed_cluster_output"): the service runs several adapters' programs in threads.
-# Importing every function used here now, once, at import time, takes the race away.
-from pulumi_azure_native.containerservice import get_managed_cluster_output
-
 from mcp_infra.render._azure import FEDERATED_CREDENTIAL_TYPE, GET_CLUSTER, IDENTITY_TYPE, ROLE_ASSIGNMENT_TYPE
 from mcp_infra.resources import Lookup, Ref, RenderedResource, SecretValue, map_values
+
+# The SDKs load their modules lazily, and a lazy module loaded by two threads at once is seen half-initialised
+# ("has no attribute get_managed_cluster_output"): the service runs several adapters' programs in threads.
+# Loading now, once, everything building a component touches takes the race away (a test finds what is missing);
+# through the package attributes, since that is what loads the lazy packages themselves (`pulumi_kubernetes.meta`).
+_LOADED_BEFORE_ANY_PROGRAM: Final = (
+    k8s.meta.v1.ObjectMetaArgs,
+    azure_native.containerservice.get_managed_cluster_output,
+)
 
 _CONSTRUCTORS: Final[Mapping[str, Callable[..., pulumi.CustomResource]]] = {
     "kubernetes:core/v1:ServiceAccount": k8s.core.v1.ServiceAccount,
@@ -116,7 +120,7 @@ def _lookup(lookup: Lookup, parent: pulumi.Resource | None) -> pulumi.Output[Any
     if lookup.function != GET_CLUSTER:
         raise ValueError(f"McpAdapter cannot resolve {lookup.function}")
     args = dict(lookup.args)
-    cluster = get_managed_cluster_output(
+    cluster = azure_native.containerservice.get_managed_cluster_output(
         resource_group_name=args["resourceGroupName"],
         resource_name=args["resourceName"],
         opts=pulumi.InvokeOptions(parent=parent),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import Any, Literal
 
 from pulumi.automation import EngineEvent, OpType
@@ -24,6 +25,7 @@ _BLOCKING = frozenset({"mandatory", "remediate"})
 _BAILED = frozenset({"preview failed", "update failed"})
 # How long the end of an event stream may trail the command that produced it.
 SETTLE_SECONDS = 10.0
+_SUMMARY_AFTER_CANCEL_SECONDS = 1.0
 # The engine's warning (deploymentExecutor.printPendingOperationsWarning) when the last deployment was interrupted:
 # `up` goes on with the pending operations rather than failing on them.
 _PENDING_WARNING = re.compile(
@@ -48,13 +50,16 @@ class EngineProgress:
         # Operations an interrupted deployment left pending, as the engine warned (0: it did not).
         self.pending_operations = 0
         self._lock = threading.Lock()
-        self._ended = threading.Event()
+        self._summary = threading.Event()
+        self._cancelled = threading.Event()
 
     def __call__(self, event: EngineEvent) -> None:
         with self._lock:
             self._on(event)
-        if event.summary_event is not None or event.cancel_event is not None:
-            self._ended.set()
+        if event.summary_event is not None:
+            self._summary.set()
+        if event.cancel_event is not None:
+            self._cancelled.set()
 
     def settle(self, timeout: float = SETTLE_SECONDS) -> bool:
         """Wait until the engine's event stream has ended; True when it did within `timeout`.
@@ -62,8 +67,20 @@ class EngineProgress:
         The SDK (CLI > 3.205) receives events on a gRPC stream it stops without waiting, so a command can
         return, or the SDK can report "summary event never found", before the last events (the summary,
         policy findings) have reached us. They still come: wait for them rather than lose them.
+
+        Waits for the summary, which every run that got as far as the engine sends; the final cancel event
+        alone (a run that failed before) ends the wait after a short grace, since delivery order is not
+        guaranteed either.
         """
-        return self._ended.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not self._summary.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._cancelled.is_set():
+                return self._summary.wait(min(left, _SUMMARY_AFTER_CANCEL_SECONDS))
+            self._summary.wait(min(left, 0.1))
+        return True
 
     def _on(self, event: EngineEvent) -> None:
         if (pre := event.resource_pre_event) is not None:
