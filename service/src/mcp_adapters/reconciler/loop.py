@@ -60,16 +60,30 @@ class OperationLogWriter:
         with self._lock:
             text, self._lines = "".join(self._lines), []
             changes, self._changes = self._changes, None
-        if self.operation_id is not None and (text or changes is not None):
+        if self.operation_id is None or not (text or changes is not None):
+            return
+        try:
             await anyio.to_thread.run_sync(self.queue.append_log, self.operation_id, text, changes)
+        except BaseException:  # not written (the database is away, or we were cancelled first): keep it
+            with self._lock:
+                self._lines.insert(0, text)
+                if self._changes is None:
+                    self._changes = changes
+            raise
 
     @contextlib.asynccontextmanager
     async def streaming(self, every: float = LOG_FLUSH_SECONDS) -> AsyncIterator[None]:
-        """Flush every `every` seconds while the body runs, and once at the end."""
+        """Flush every `every` seconds while the body runs, and once at the end.
+
+        The periodic flusher is asked to stop, never cancelled: a cancelled write to the database may never
+        run (a worker thread skips a call whose caller is gone), and what it carried would be lost.
+        """
+        stop = asyncio.Event()
 
         async def keep_flushing() -> None:
-            while True:
-                await asyncio.sleep(every)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every)
                 try:
                     await self.flush()
                 except Exception:  # the database is away: the lines wait for the next flush
@@ -79,9 +93,8 @@ class OperationLogWriter:
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            stop.set()
+            await flusher
             await self.flush()
 
 
