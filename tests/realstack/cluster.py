@@ -148,15 +148,19 @@ class LocalCluster:
 
     # -- the API, for the runner and for tests -----------------------------------------------------
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _tls(self) -> ssl.SSLContext:
+        """Trusts the cluster's CA and presents the administrator's client certificate."""
         assert self.pki is not None
         context = ssl.create_default_context(cafile=str(self.pki.ca_cert))
         context.load_cert_chain(str(self.pki.admin_cert), str(self.pki.admin_key))
+        return context
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 - https to our own loopback API server
             self.server + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, context=context, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, context=self._tls(), timeout=10) as response:  # noqa: S310
             answer: dict[str, Any] = json.loads(response.read() or b"{}")
             return answer
 
@@ -187,10 +191,7 @@ class LocalCluster:
         raise ClusterError(f"{what} was not ready in time:\n{logs}")
 
     def _api_ready(self) -> bool:
-        assert self.pki is not None
-        context = ssl.create_default_context(cafile=str(self.pki.ca_cert))
-        context.load_cert_chain(str(self.pki.admin_cert), str(self.pki.admin_key))
-        with urllib.request.urlopen(self.server + "/readyz", context=context, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(self.server + "/readyz", context=self._tls(), timeout=5) as response:  # noqa: S310
             return bool(response.status == 200)
 
     def _nodes_ready(self) -> bool:

@@ -14,6 +14,7 @@ Only the Go module proxy is contacted (through the `go` command).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -65,6 +66,11 @@ def _go(*args: str, cwd: Path) -> str:
     return completed.stdout
 
 
+@functools.cache
+def _go_version() -> str:
+    return _go("env", "GOVERSION", cwd=Path.cwd()).strip()
+
+
 @dataclass(frozen=True)
 class GoTool:
     """One program (or several from one module) built from the Go module proxy."""
@@ -96,7 +102,7 @@ class GoTool:
             "binaries": self.binaries,
             "ldflags": self.ldflags,
             "extra": self.extra_requires,
-            "go": _go("env", "GOVERSION", cwd=Path.cwd()).strip(),
+            "go": _go_version(),
             "revision": 1,
         }
         if self.prepare is not None:

@@ -35,6 +35,7 @@ CLUSTER = "aks-mcp-adapters"
 ISSUER = "https://westeurope.oic.prod-aks.azure.com/0f4c2d8e/5d6e7f80/"
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))
 PASSPHRASE = "real-engine-tests"
+PLUGIN_DOWNLOADS = "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"  # set by RealTools.env: plugins come from PATH
 READY_SECONDS = float(os.environ.get("MCP_ADAPTERS_TEST_READY_SECONDS", "300"))
 
 
@@ -149,8 +150,7 @@ def platform(
             MCP_ADAPTERS_AZURE_TENANT_ID=TENANT,
             MCP_ADAPTERS_KUBE_READY_TIMEOUT="300",
             MCP_ADAPTERS_RETRY_INITIAL_SECONDS="0.5",
-            **{k: tool_env[k] for k in ("PATH", "PULUMI_HOME", "PULUMI_SKIP_UPDATE_CHECK")},
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+            **{k: tool_env[k] for k in ("PATH", "PULUMI_HOME", "PULUMI_SKIP_UPDATE_CHECK", PLUGIN_DOWNLOADS)},
             **azure_native.environment(cloud, SUBSCRIPTION),
             **env,
         )

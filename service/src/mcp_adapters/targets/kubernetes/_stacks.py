@@ -5,13 +5,17 @@ target calls it from worker threads, one operation per adapter at a time.
 
 Trouble handled here, each with a line in the operation's log:
 - another update holds the stack (`ConcurrentUpdateError`): wait and retry;
-- the lock is stale (its process is gone, or it is older than any operation
-  may run): `pulumi cancel`, then `refresh --clear-pending-creates`;
+- every lock is stale (its process is gone, or it is older than any operation
+  may run): `pulumi cancel`, then a refresh of what was left pending;
 - this service died mid-operation (its journal file is left in the stack's
   work directory): the same recovery before the next operation;
 - an operation fails after the engine warned of operations an interrupted one
-  left pending: `refresh --clear-pending-creates` (no `cancel`: any lock there
-  now is someone else's), then one retry.
+  left pending: that refresh (no `cancel`: any lock there now is someone
+  else's), then one retry.
+
+That refresh first moves the pending creates whose provider id is known into
+the state (`_adopt`), so it keeps what exists instead of creating it again, and
+clears only the others (`--clear-pending-creates`).
 
 After each operation a file:// backend's history of the stack is pruned to
 `PULUMI_KEEP_HISTORY` entries.
@@ -112,10 +116,14 @@ class Stacks:
             return self.problem
         self.problem = None
         self.workspaces.mkdir(parents=True, exist_ok=True)
-        url = self.settings.resolved_pulumi_backend_url
-        if url.startswith("file://"):  # the CLI does not create a file:// backend's directory
-            Path(url.removeprefix("file://").split("?", 1)[0]).mkdir(parents=True, exist_ok=True)
+        if (backend := self._file_backend()) is not None:  # the CLI does not create a file:// backend's directory
+            backend.mkdir(parents=True, exist_ok=True)
         return None
+
+    def _file_backend(self) -> Path | None:
+        """The directory of a file:// backend; None for any other backend."""
+        url = self.settings.resolved_pulumi_backend_url
+        return Path(url.removeprefix("file://").split("?", 1)[0]) if url.startswith("file://") else None
 
     def command(self) -> PulumiCommand:
         if self.connect() is not None or self._command is None:
@@ -301,6 +309,7 @@ class Stacks:
             # stream ended. The events still reach us.
             if not progress.settle():
                 raise TargetError(f"pulumi preview ended without a result: {exc}", reason="PreviewFailed") from exc
+            return progress
         progress.settle()
         return progress
 
@@ -343,10 +352,9 @@ class Stacks:
             self._prune_history(stack.name)
 
     def _prune_history(self, stack_name: str) -> None:
-        url = self.settings.resolved_pulumi_backend_url
-        if not url.startswith("file://"):
+        backend = self._file_backend()
+        if backend is None:
             return
-        backend = Path(url.removeprefix("file://").split("?", 1)[0])
         try:
             _history.prune(backend, self.settings.pulumi_project, stack_name, self.settings.pulumi_keep_history)
         except OSError as exc:  # the next operation prunes again
