@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,20 @@ def test_huge_bodies_are_refused_before_they_are_read(api: TestClient) -> None:
             yield b" " * 65536
 
     problem(api.post("/adapters", content=chunks(), headers={"Content-Type": "application/json"}), 413)
+
+
+def test_only_the_data_plane_route_is_exempt_from_the_body_limit(start_service: Any) -> None:
+    """An adapter may be called `mcp`: `PUT /adapters/mcp` announcing 64 MiB is refused before a byte is read."""
+    service = start_service()
+    for method, path in (("PUT", "/adapters/mcp"), ("POST", "/adapters/x/mcp/extra"), ("PUT", "/adapters/x/mcp")):
+        with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
+            conn.sendall(
+                f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {64 * 1024 * 1024}\r\n\r\n".encode()
+            )
+            head = conn.recv(4096).decode("latin-1")  # no body was sent: only a refusal can come back
+        assert head.startswith("HTTP/1.1 413 "), (method, path, head)
+        assert "application/problem+json" in head
 
 
 def test_unknown_routes_methods_and_adapters(api: TestClient) -> None:

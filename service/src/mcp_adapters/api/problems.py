@@ -8,6 +8,7 @@ routes all map to 4xx problems that name the field and the fix.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,9 +107,12 @@ def install(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """Refuse request bodies above a limit, by Content-Length or by counting what streams in.
+    """Refuse request bodies above a limit, by Content-Length (before reading any of it) or by counting
+    what streams in.
 
-    The MCP data plane is exempt: the bridge enforces its own limits and bodies pass through unbuffered.
+    Only the data plane route itself is exempt (`POST /adapters/{name}/mcp`): the bridge enforces its own
+    limits there and bodies pass through unbuffered. Matching the route exactly matters: an adapter may be
+    called `mcp`, and `PUT /adapters/mcp` is an API call like any other.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -116,7 +120,7 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].endswith("/mcp"):
+        if scope["type"] != "http" or _is_data_plane(scope):
             await self.app(scope, receive, send)
             return
         too_large = PayloadTooLarge(f"the request body is larger than {self.max_bytes} bytes")
@@ -137,6 +141,13 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+_DATA_PLANE = re.compile(r"/adapters/[a-z]([-a-z0-9]{0,61}[a-z0-9])?/mcp")
+
+
+def _is_data_plane(scope: Scope) -> bool:
+    return scope["method"] == "POST" and _DATA_PLANE.fullmatch(scope["path"]) is not None
 
 
 _BY_STATUS: dict[int, type[ServiceError]] = {
