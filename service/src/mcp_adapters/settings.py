@@ -66,6 +66,7 @@ _LIST_FIELDS = (
     "entra_issuers",
     "workload_identity_roles",
     "allowed_hosts",
+    "trusted_proxies",
     "local_pass_env",
     "pulumi_policy_packs",
 )
@@ -102,6 +103,9 @@ class Settings(BaseSettings):
     admin_role: str = "mcp.admin"
     workload_identity_roles: CommaList = Field(default_factory=lambda: ["mcp.admin"])
     allowed_hosts: CommaList = Field(default_factory=list)
+    # Addresses (or CIDRs) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed. None by
+    # default: a caller's own forwarding headers never change who the access log and the adapters see.
+    trusted_proxies: CommaList = Field(default_factory=list)
 
     # Admission.
     trusted_servers: TrustedServers | None = None

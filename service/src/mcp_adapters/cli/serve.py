@@ -45,4 +45,7 @@ def serve(
         log_config=None,
         timeout_graceful_shutdown=5,
         timeout_keep_alive=30,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only configured proxies count.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or "",
     )

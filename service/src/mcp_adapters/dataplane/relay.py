@@ -25,23 +25,33 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# The caller's credentials and claimed identity stop here; the adapter gets ours.
-STRIPPED = HOP_BY_HOP | {
-    "host",
-    "authorization",
-    "cookie",
-    "x-dev-userid",
-    "x-dev-roles",
-    "x-mcp-userid",
-    "x-mcp-roles",
-    "origin",
-}
+# What a caller's request may carry to the adapter: MCP's own headers and content negotiation. Everything
+# else stops here (an allow-list: credentials, cookies, and any identity claim such as X-Forwarded-User,
+# X-Auth-Request-*, X-Real-IP or Forwarded); the adapter gets the identity this service established instead.
+PASSED = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "content-type",
+        "last-event-id",
+        "user-agent",
+        "traceparent",
+        "tracestate",
+    }
+)
+
+
+def _passed(name: str) -> bool:
+    lower = name.lower()
+    return lower in PASSED or lower.startswith("mcp-")
 
 
 def _request_headers(request: Request, who: Identity) -> list[tuple[str, str]]:
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in STRIPPED]
+    headers = [(k, v) for k, v in request.headers.items() if _passed(k)]
     headers += [("X-Mcp-UserId", who.user_id), ("X-Mcp-Roles", ",".join(sorted(who.roles)))]
-    if request.client is not None:
+    if request.client is not None:  # the peer, or what a configured trusted proxy said it is (TRUSTED_PROXIES)
         headers.append(("X-Forwarded-For", request.client.host))
     return headers
 
