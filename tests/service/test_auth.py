@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -11,41 +10,14 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
-from jwt.algorithms import RSAAlgorithm
 from mcp_adapters.errors import ConfigurationError
 from mcp_adapters.settings import Settings
 
 from tests.service.conftest import everything_spec
+from tests.service.identity_provider import AUDIENCE, ISSUER, Keys
 
-ISSUER = "https://login.example.test/tenant/v2.0"
-AUDIENCE = "api://mcp-adapters"
 TRUSTED = {"images": ["mcp-proxy"], "commands": ["npx", "*python*"], "packages": ["*"], "upstreamHosts": ["*"]}
-
-
-class Keys:
-    """Signing keys the tests create, published as a JWKS by a real HTTP server on 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, Any] = {}
-        self.rotate("k1")
-
-    def rotate(self, kid: str) -> None:
-        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.current = kid
-
-    def jwks(self) -> bytes:
-        entries = []
-        for kid, key in self.keys.items():
-            jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-            entries.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
-        return json.dumps({"keys": entries}).encode()
-
-    def token(self, user: str = "alice", roles: list[str] | None = None, **claims: Any) -> str:
-        now = int(time.time())
-        body = {"iss": ISSUER, "aud": AUDIENCE, "oid": user, "roles": roles or [], "iat": now, "exp": now + 600}
-        return jwt.encode({**body, **claims}, self.keys[self.current], algorithm="RS256", headers={"kid": self.current})
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +46,7 @@ def keys() -> Iterator[tuple[Keys, str]]:
 @pytest.fixture
 def entra(make_client: Any, keys: tuple[Keys, str]) -> tuple[TestClient, Keys]:
     signing, url = keys
-    client = make_client(
-        auth_mode="entra",
+    client = make_client(  # no AUTH_MODE, on loopback: configured Entra ID settings are what counts
         entra_issuers=ISSUER,
         entra_audiences=AUDIENCE,
         entra_jwks_url=url,
@@ -173,7 +144,7 @@ def test_development_mode_only_on_loopback_and_trusted_list_required_elsewhere(m
     with pytest.raises(ConfigurationError, match="ENTRA"):
         Settings(host="0.0.0.0").check()
     with pytest.raises(ConfigurationError, match="TRUSTED_SERVERS"):
-        Settings(host="10.0.0.1", entra_tenant_id="t", entra_audiences="api://x").check()
+        Settings(host="10.0.0.1", entra_tenant_id="t", entra_audiences=["api://x"]).check()
 
     api = make_client()
     who = {"X-Dev-UserId": "dana", "X-Dev-Roles": "Tools.Read"}
@@ -181,3 +152,41 @@ def test_development_mode_only_on_loopback_and_trusted_list_required_elsewhere(m
     assert api.get("/adapters/mine", headers={"X-Dev-UserId": "eve", "X-Dev-Roles": "x"}).status_code == 404
     # A page that rebinds its DNS name to 127.0.0.1 must not drive a development-mode API.
     assert api.get("/adapters", headers={"Host": "attacker.example"}).status_code == 400
+
+
+def test_configured_entra_id_always_wins() -> None:
+    assert Settings().dev_mode  # nothing configured, loopback: development
+    assert not Settings(entra_tenant_id="t", entra_audiences=["api://x"]).dev_mode
+    assert not Settings(entra_jwks_url="http://127.0.0.1:1/keys").dev_mode
+    # Half a configuration is not a reason to fall back to development: the error says what is missing and why.
+    with pytest.raises(
+        ConfigurationError, match=r"ENTRA_AUDIENCES.*auto chose Entra ID because of MCP_ADAPTERS_ENTRA_"
+    ):
+        Settings(entra_tenant_id="t").check()
+    # Development asked for while Entra ID is configured: refused, naming what to unset.
+    with pytest.raises(ConfigurationError, match=r"AUTH_MODE=development.*MCP_ADAPTERS_ENTRA_TENANT_ID.*unset"):
+        Settings(auth_mode="development", entra_tenant_id="t", entra_audiences=["api://x"]).check()
+    assert Settings(auth_mode="development").dev_mode
+
+
+def test_a_caller_without_credentials_is_nobody_once_entra_is_configured(entra: tuple[TestClient, Keys]) -> None:
+    api, _ = entra
+    assert api.get("/adapters").status_code == 401
+    assert api.post("/adapters", json=everything_spec("anon")).status_code == 401
+    ready = api.get("/readyz").json()
+    assert ready["auth"] == "entra"
+    assert "warning" not in ready
+
+
+def test_development_mode_says_so(make_client: Any) -> None:
+    ready = make_client().get("/readyz").json()
+    assert ready["auth"] == "development"
+    assert "X-Dev-UserId" in ready["warning"]
+    assert "without them is 'dev' (mcp.admin)" in ready["warning"]
+
+
+def test_development_mode_is_announced_in_the_startup_log(start_service: Any) -> None:
+    log = start_service().log()
+    warning = next(line for line in log.splitlines() if " WARNING mcp_adapters.auth: development mode" in line)
+    assert "any local caller is whoever its X-Dev-UserId / X-Dev-Roles headers say" in warning
+    assert "auth: development" in log

@@ -15,6 +15,7 @@ import uuid
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from mcp_infra.spec import MAX_NAME_LENGTH
 from mcp_infra.trusted_servers import TrustedServers
@@ -64,6 +65,7 @@ _LIST_FIELDS = (
     "dev_default_roles",
     "entra_audiences",
     "entra_issuers",
+    "entra_scopes",
     "workload_identity_roles",
     "allowed_hosts",
     "trusted_proxies",
@@ -87,7 +89,7 @@ class Settings(BaseSettings):
     target: Literal["local", "kubernetes"] = "local"
     log_level: str = "INFO"
 
-    # Identity. `auto`: development headers on loopback, Entra ID elsewhere.
+    # Identity. `auto`: Entra ID when any ENTRA_* setting is given; else development headers on loopback.
     auth_mode: Literal["auto", "development", "entra"] = "auto"
     dev_mode_force: bool = False
     dev_default_user: str = "dev"
@@ -96,6 +98,10 @@ class Settings(BaseSettings):
     entra_audiences: CommaList = Field(default_factory=list)
     entra_issuers: CommaList = Field(default_factory=list)
     entra_jwks_url: str | None = None
+    # What MCP clients ask the authorization server for (RFC 9728 `scopes_supported`); `<audience>/.default` if unset.
+    entra_scopes: CommaList = Field(default_factory=list)
+    # The origin clients reach the service at (behind an ingress or proxy); the request's own otherwise.
+    public_url: str | None = None
     jwt_leeway_seconds: float = Field(default=60.0, ge=0, le=600)
     jwks_cache_seconds: int = Field(default=3600, ge=1)
     # An unknown key id triggers a JWKS refetch (key rotation) at most this often, so forged kids cannot flood it.
@@ -200,6 +206,20 @@ class Settings(BaseSettings):
     def _replica_id(cls, value: str) -> str:
         return value[:128]
 
+    @field_validator("public_url")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlsplit(value.strip())
+        extra = parsed.path.strip("/") or parsed.query or parsed.fragment or parsed.username
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or extra:
+            raise ValueError(
+                f"MCP_ADAPTERS_PUBLIC_URL must be an origin like https://mcp.example.com (the service answers at its "
+                f"root), not {value!r}"
+            )
+        return f"{parsed.scheme}://{parsed.netloc}"
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.min_replicas > self.max_replicas:
@@ -207,10 +227,23 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def entra_settings_given(self) -> list[str]:
+        """The ENTRA_* settings that are set: any of them makes `auto` mean Entra ID."""
+        given = {
+            "ENTRA_TENANT_ID": self.entra_tenant_id,
+            "ENTRA_AUDIENCES": self.entra_audiences,
+            "ENTRA_ISSUERS": self.entra_issuers,
+            "ENTRA_JWKS_URL": self.entra_jwks_url,
+            "ENTRA_SCOPES": self.entra_scopes,
+        }
+        return [PREFIX + name for name, value in given.items() if value]
+
+    @property
     def dev_mode(self) -> bool:
-        if self.auth_mode == "development":
-            return True
-        return self.auth_mode == "auto" and is_loopback(self.host)
+        """Development identity: asked for, or `auto` on loopback with no Entra ID setting at all."""
+        if self.auth_mode != "auto":
+            return self.auth_mode == "development"
+        return not self.entra_settings_given and is_loopback(self.host)
 
     @cached_property
     def resolved_trusted_servers(self) -> TrustedServers | None:
@@ -246,6 +279,12 @@ class Settings(BaseSettings):
 
     def check(self) -> None:
         """Refuse configurations that would be unsafe to serve; the message says what to set."""
+        if self.auth_mode == "development" and (given := self.entra_settings_given):
+            raise ConfigurationError(
+                f"MCP_ADAPTERS_AUTH_MODE=development would ignore the Entra ID settings given ({', '.join(given)}) "
+                "and let any local caller be whoever its headers say: unset them to develop with identity headers, "
+                "or unset MCP_ADAPTERS_AUTH_MODE (auto uses Entra ID whenever it is configured)"
+            )
         if self.dev_mode and not is_loopback(self.host) and not self.dev_mode_force:
             raise ConfigurationError(
                 f"development identity headers on {self.host} would let anyone act as anyone: listen on 127.0.0.1, "
@@ -256,7 +295,7 @@ class Settings(BaseSettings):
             if not self.entra_audiences or not (self.entra_tenant_id or (self.entra_issuers and self.entra_jwks_url)):
                 raise ConfigurationError(
                     "Entra ID authentication needs MCP_ADAPTERS_ENTRA_TENANT_ID (or MCP_ADAPTERS_ENTRA_ISSUERS and "
-                    "MCP_ADAPTERS_ENTRA_JWKS_URL) and MCP_ADAPTERS_ENTRA_AUDIENCES"
+                    "MCP_ADAPTERS_ENTRA_JWKS_URL) and MCP_ADAPTERS_ENTRA_AUDIENCES" + self._why_entra()
                 )
             if self.resolved_trusted_servers is None:
                 raise ConfigurationError(
@@ -265,6 +304,12 @@ class Settings(BaseSettings):
                 )
         if self.target == "kubernetes":
             self._check_stacks()
+
+    def _why_entra(self) -> str:
+        if self.auth_mode != "auto" or not is_loopback(self.host):
+            return ""
+        given = ", ".join(self.entra_settings_given)
+        return f" (auto chose Entra ID because of {given}; unset every MCP_ADAPTERS_ENTRA_* for development mode)"
 
     def _check_stacks(self) -> None:
         shared = not self.resolved_pulumi_backend_url.startswith("file://")

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from mcp_adapters import __version__
 from mcp_adapters.api import problems
 from mcp_adapters.api.middleware import HostGuard, RequestMetrics
-from mcp_adapters.api.routes import adapters, health, mcp, status, verify
+from mcp_adapters.api.routes import adapters, health, mcp, oauth, status, verify
 from mcp_adapters.runtime import Runtime
 from mcp_adapters.settings import LOOPBACK_NAMES, Settings
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     problems.install(app)
-    for module in (adapters, status, verify, mcp, health):
+    for module in (adapters, status, verify, mcp, health, oauth):
         app.include_router(module.router)
     app.add_middleware(problems.BodyLimit, max_bytes=settings.max_body_bytes)
     allowed = settings.allowed_hosts or (sorted(LOOPBACK_NAMES | {"testserver"}) if settings.dev_mode else [])

@@ -1,7 +1,8 @@
 """Development identity: whoever the `X-Dev-UserId` / `X-Dev-Roles` headers say (as microsoft/mcp-gateway).
 
-Only ever on when the service listens on loopback, unless an operator forces it.
-Without headers the caller is the configured default developer.
+Only ever on when the service listens on loopback, unless an operator forces it, and never when
+Entra ID is configured. Without headers the caller is the configured default developer. There is
+no authorization server, so MCP clients get no sign-in metadata: they just call.
 """
 
 from __future__ import annotations
@@ -18,12 +19,22 @@ ROLES_HEADER = "X-Dev-Roles"
 _VALID = re.compile(r"^[^\s,]{1,256}$")
 
 
+def dev_mode_warning(default_user: str, default_roles: list[str]) -> str:
+    roles = ", ".join(sorted(default_roles)) or "no roles"
+    return (
+        f"development mode: any local caller is whoever its {USER_HEADER} / {ROLES_HEADER} headers say, and a caller "
+        f"without them is {default_user!r} ({roles}); configure Entra ID (MCP_ADAPTERS_ENTRA_*) for anything else"
+    )
+
+
 class DevAuthenticator:
     mode = "development"
+    resource = None
 
     def __init__(self, default_user: str, default_roles: list[str]) -> None:
         self.default_user = default_user
         self.default_roles = frozenset(default_roles)
+        self.warning = dev_mode_warning(default_user, default_roles)
 
     async def authenticate(self, request: HTTPConnection) -> Identity:
         user = request.headers.get(USER_HEADER)

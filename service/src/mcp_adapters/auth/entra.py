@@ -2,6 +2,7 @@
 
 Signing keys are cached and re-fetched when a token names a key id the cache
 does not know (key rotation), at most once per `jwks_cache_seconds` otherwise.
+A refusal's challenge names the protected-resource metadata, so MCP clients can sign in (`resource.py`).
 """
 
 from __future__ import annotations
@@ -13,21 +14,21 @@ import jwt
 from starlette.requests import HTTPConnection
 
 from mcp_adapters.auth.identity import Identity
+from mcp_adapters.auth.resource import ENTRA_LOGIN, ProtectedResource
 from mcp_adapters.errors import Unauthenticated
 from mcp_adapters.settings import Settings
-
-_LOGIN = "https://login.microsoftonline.com"
 
 
 class EntraAuthenticator:
     mode = "entra"
+    warning: str | None = None
 
     def __init__(self, settings: Settings) -> None:
         tenant = settings.entra_tenant_id
-        self.issuers = settings.entra_issuers or [f"{_LOGIN}/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/"]
+        self.issuers = settings.entra_issuers or [f"{ENTRA_LOGIN}/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/"]
         self.audiences = list(settings.entra_audiences)
         self.leeway = settings.jwt_leeway_seconds
-        jwks_url = settings.entra_jwks_url or f"{_LOGIN}/{tenant}/discovery/v2.0/keys"
+        jwks_url = settings.entra_jwks_url or f"{ENTRA_LOGIN}/{tenant}/discovery/v2.0/keys"
         self._jwks = jwt.PyJWKClient(
             jwks_url,
             cache_keys=True,
@@ -35,17 +36,20 @@ class EntraAuthenticator:
             timeout=10,
             cooldown_duration=settings.jwks_refresh_cooldown_seconds,
         )
-        self._challenge = f'Bearer realm="mcp-adapters", resource="{self.audiences[0] if self.audiences else ""}"'
+        self.resource = ProtectedResource(settings)
 
     async def authenticate(self, request: HTTPConnection) -> Identity:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise self._refuse("a bearer token is required (Authorization: Bearer <Entra ID access token>)", None)
-        claims = await anyio.to_thread.run_sync(self._verify, token.strip())
+            raise self._refuse(request, _Rejected("a bearer token is required (Authorization: Bearer <access token>)"))
+        try:
+            claims = await anyio.to_thread.run_sync(self._verify, token.strip())
+        except _Rejected as rejected:
+            raise self._refuse(request, rejected) from None
         user = claims.get("oid") or claims.get("sub")
         if not isinstance(user, str) or not user:
-            raise self._refuse("the token names no user (oid or sub claim)", "invalid_token")
+            raise self._refuse(request, _Rejected("the token names no user (oid or sub claim)", "invalid_token"))
         roles = claims.get("roles", [])
         if not isinstance(roles, list):
             roles = []
@@ -64,22 +68,31 @@ class EntraAuthenticator:
                 options={"require": ["exp", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:
-            raise self._refuse("the token has expired", "invalid_token") from None
+            raise _Rejected("the token has expired", "invalid_token") from None
         except jwt.PyJWKClientConnectionError:
-            raise self._refuse(
+            raise _Rejected(
                 "the signing keys cannot be fetched right now; try again", "temporarily_unavailable"
             ) from None
         except jwt.InvalidAudienceError:
-            raise self._refuse("the token is for another audience", "invalid_token") from None
+            raise _Rejected("the token is for another audience", "invalid_token") from None
         except jwt.InvalidIssuerError:
-            raise self._refuse("the token comes from an issuer this service does not trust", "invalid_token") from None
+            raise _Rejected("the token comes from an issuer this service does not trust", "invalid_token") from None
         except (jwt.PyJWTError, ValueError) as exc:
-            raise self._refuse(f"the token is not valid: {type(exc).__name__}", "invalid_token") from None
+            raise _Rejected(f"the token is not valid: {type(exc).__name__}", "invalid_token") from None
         return claims
-
-    def _refuse(self, detail: str, error: str | None) -> Unauthenticated:
-        challenge = self._challenge + (f', error="{error}"' if error else "")
-        return Unauthenticated(detail, headers={"WWW-Authenticate": challenge})
 
     async def aclose(self) -> None:
         return None
+
+    def _refuse(self, request: HTTPConnection, rejected: _Rejected) -> Unauthenticated:
+        challenge = self.resource.challenge(request, rejected.error, rejected.detail)
+        return Unauthenticated(rejected.detail, headers={"WWW-Authenticate": challenge})
+
+
+class _Rejected(Exception):
+    """Why a token was refused, and the RFC 6750 error code for the challenge (none when no token was sent)."""
+
+    def __init__(self, detail: str, error: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.error = error

@@ -39,7 +39,10 @@ async def readyz(runtime: RuntimeDep) -> dict[str, str]:
         raise Unavailable("the reconciler is not running", headers={"Retry-After": "5"})
     if (problem := runtime.target.problem()) is not None:
         raise Unavailable(f"the {runtime.target.name} target cannot work: {problem}", headers={"Retry-After": "30"})
-    return {"status": "ready", "target": runtime.target.name, "auth": runtime.auth.mode}
+    ready = {"status": "ready", "target": runtime.target.name, "auth": runtime.auth.mode}
+    if runtime.auth.warning:
+        ready["warning"] = runtime.auth.warning
+    return ready
 
 
 def _phase_counts(runtime: Runtime) -> dict[str, int]:
