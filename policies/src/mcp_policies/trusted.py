@@ -1,14 +1,14 @@
-"""Trusted servers: which images, commands, packages and upstreams an adapter may use.
+"""Trusted servers: which images, commands, packages, environment and upstreams an adapter may use.
 
 `check_trusted` works on an adapter spec, so the service can refuse an
 untrusted adapter at admission; the `trusted-servers` rule applies the same
-check to rendered pods.
+check to rendered pods. `MCP_ARGS` is parsed against the options `npx`/`uvx`
+are known to take harmlessly (`_args.py`); the environment against the
+families that change what those programs run (`_environment.py`).
 """
 
 from __future__ import annotations
 
-import re
-import shlex
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Final
@@ -17,117 +17,32 @@ from urllib.parse import urlsplit
 from mcp_infra.spec import AdapterSpec
 from mcp_infra.trusted_servers import TrustedServers
 
+from mcp_policies._args import Parsed, is_plain, parse_npx, parse_uvx, unversioned
+from mcp_policies._environment import environment_problems
 from mcp_policies.findings import Finding, ResourceRef
+
+__all__ = ["POLICY", "check_trusted", "image_allowed", "package_allowed", "packages", "server_problems"]
 
 POLICY: Final = "trusted-servers"
 ADAPTER_TYPE: Final = "mcp-adapters:index:McpAdapter"
-# Options whose value is the next argument; everything else starting with '-' is a flag.
-_NPX_VALUED: Final = frozenset({"-p", "--package", "-c", "--call", "--registry", "--cache", "-w", "--workspace"})
-_UVX_VALUED: Final = frozenset(
-    {
-        "--from",
-        "--with",
-        "-w",
-        "--with-editable",
-        "--with-requirements",
-        "--python",
-        "-p",
-        "--index",
-        "--index-url",
-        "-i",
-        "--default-index",
-        "--extra-index-url",
-        "--find-links",
-        "-f",
-        "--prerelease",
-        "--resolution",
-        "--constraint",
-        "-c",
-        "--constraints",
-        "--override",
-        "--overrides",
-        "--build-constraint",
-        "--env-file",
-        "--python-platform",
-        "--cache-dir",
-        "--directory",
-        "--project",
-        "--config-file",
-        "--color",
-        "--refresh-package",
-        "--reinstall-package",
-        "--upgrade-package",
-        "-P",
-        "--exclude-newer",
-        "--keyring-provider",
-        "--index-strategy",
-        "--link-mode",
-        "--config-setting",
-        "-C",
-        "--no-build-package",
-        "--no-binary-package",
-        "--allow-insecure-host",
-        "--torch-backend",
-        "--python-preference",
-        "--no-sources-package",
-    }
-)
-_SOURCES: Final = frozenset(
-    {"--registry", "--index", "--index-url", "-i", "--default-index", "--extra-index-url", "--find-links", "-f"}
-)
 
 
 def packages(command: str, args: str) -> tuple[list[str], list[str]]:
-    """The packages `npx`/`uvx` would fetch and any problems (unknown sources, inline shell) found on the way."""
-    try:
-        argv = shlex.split(args)
-    except ValueError as exc:
-        return [], [f"MCP_ARGS cannot be split like a shell would: {exc}"]
-    valued = _NPX_VALUED if command == "npx" else _UVX_VALUED
-    options: list[tuple[str, str]] = []
-    positional: str | None = None
-    i = 0
-    while i < len(argv) and positional is None:
-        arg = argv[i]
-        if arg == "--":
-            positional = argv[i + 1] if i + 1 < len(argv) else None
-        elif arg.startswith("-"):
-            name, eq, value = arg.partition("=")
-            if not eq and name in valued and i + 1 < len(argv):
-                i += 1
-                value = argv[i]
-            options.append((name, value))
-        else:
-            positional = arg
-        i += 1
-    problems = [
-        f"{name} {value} fetches from a source the allow-list cannot vouch for"
-        for name, value in options
-        if name in _SOURCES
-    ]
-    if command == "npx":
-        if any(name in ("-c", "--call") for name, _ in options):
-            problems.append("npx --call runs a shell command: name the package to run instead")
-        named = [value for name, value in options if name in ("-p", "--package")]
-    else:
-        named = [value for name, value in options if name in ("--from", "--with", "-w", "--with-editable")]
-        if any(name == "--from" for name, _ in options):
-            positional = None  # with --from, the positional is the command inside that package
-    found = named if command == "npx" and named else [*named, *([positional] if positional else [])]
-    return found, problems
+    """The packages `npx`/`uvx` would fetch and any problems (unknown options, inline code) found on the way."""
+    parsed = _parse(command, args)
+    return parsed.packages, parsed.problems
 
 
-def _unversioned(package: str) -> str:
-    if package.startswith(("git+", "http://", "https://", "file:", "/", ".")):
-        return package
-    npm = re.fullmatch(r"(@?[^@]+)@.*", package)
-    if npm:
-        return npm.group(1)
-    return re.split(r"[=<>!~\[; ]", package, maxsplit=1)[0]
+def _parse(command: str, args: str) -> Parsed:
+    return parse_npx(args) if command == "npx" else parse_uvx(args)
 
 
-def package_allowed(package: str, patterns: list[str]) -> bool:
-    return any(fnmatchcase(package, p) or fnmatchcase(_unversioned(package), p) for p in patterns)
+def package_allowed(package: str, patterns: list[str], tool: str = "npx") -> bool:
+    """A registry package matches a pattern for its name or name@version; an alias, URL or path only a
+    pattern that is itself one (`git+https://github.com/org/*`), never `*` or `name@*`."""
+    if is_plain(package, tool):
+        return any(fnmatchcase(package, p) or fnmatchcase(unversioned(package, tool), p) for p in patterns)
+    return any(fnmatchcase(package, p) for p in patterns if not is_plain(p, tool))
 
 
 def image_allowed(repository: str, patterns: list[str]) -> bool:
@@ -135,6 +50,17 @@ def image_allowed(repository: str, patterns: list[str]) -> bool:
     parts = repository.split("/")
     tails = ["/".join(parts[i:]) for i in range(len(parts))]
     return any(fnmatchcase(tail, p) for tail in tails for p in patterns)
+
+
+def _command_problems(command: str, args: str, allow: TrustedServers) -> Iterator[str]:
+    parsed = _parse(command, args)
+    yield from (f"MCP_ARGS: {p}" for p in parsed.problems)
+    if not parsed.packages and not parsed.problems:
+        yield f"MCP_ARGS names no package for {command} to run: name it explicitly"
+    for package in parsed.packages:
+        if not package_allowed(package, allow.packages, command):
+            hint = "" if is_plain(package, command) else " (an alias, URL or path needs a pattern naming it)"
+            yield f"package {package} is not trusted ({', '.join(allow.packages)}){hint}: ask to add it"
 
 
 def server_problems(image: str | None, env: Mapping[str, str], allow: TrustedServers) -> Iterator[str]:
@@ -146,18 +72,13 @@ def server_problems(image: str | None, env: Mapping[str, str], allow: TrustedSer
         if not any(fnmatchcase(command, p) for p in allow.commands):
             yield f"MCP_COMMAND {command!r} is not trusted ({', '.join(allow.commands)}): use one of them"
         elif command in ("npx", "uvx"):
-            found, problems = packages(command, env.get("MCP_ARGS", ""))
-            yield from (f"MCP_ARGS: {p}" for p in problems)
-            if not found:
-                yield f"MCP_ARGS names no package for {command} to run: name it explicitly"
-            for package in found:
-                if not package_allowed(package, allow.packages):
-                    yield f"package {package} is not trusted ({', '.join(allow.packages)}): ask to add it"
+            yield from _command_problems(command, env.get("MCP_ARGS", ""), allow)
     url = env.get("MCP_PROXY_URL")
     if url is not None:
         host = urlsplit(url).hostname or ""
         if not any(fnmatchcase(host, p) for p in allow.upstream_hosts):
             yield f"MCP_PROXY_URL host {host!r} is not trusted ({', '.join(allow.upstream_hosts)}): ask to add it"
+    yield from environment_problems(env, allow.environment)
 
 
 def check_trusted(spec: AdapterSpec, allow: TrustedServers) -> list[Finding]:
