@@ -35,3 +35,29 @@ def test_private_upstreams_stay_an_adapter_choice() -> None:
         }
     )
     assert spec.mode == "forward"
+
+
+def adapter(**env: str) -> AdapterSpec:
+    return AdapterSpec(name="a", image_name="mcp-proxy", image_version="1", environment_variables=env)
+
+
+@pytest.mark.parametrize(
+    ("name", "upper"),
+    [
+        ("mcp_bridge_upstream_allow_local", "MCP_BRIDGE_UPSTREAM_ALLOW_LOCAL"),
+        ("Mcp_Bridge_Allowed_Hosts", "MCP_BRIDGE_ALLOWED_HOSTS"),
+        ("mcp_command", "MCP_COMMAND"),
+        ("mcp_cwd", "MCP_CWD"),
+        ("port", "PORT"),
+        ("mcp_adapters_owner", "MCP_ADAPTERS_OWNER"),
+    ],
+)
+def test_another_spelling_of_a_proxy_setting_is_refused(name: str, upper: str) -> None:
+    # Refused with or without a trusted-servers list: a case-insensitive reader would take it for the setting.
+    with pytest.raises(ValidationError, match=f"{name} is another spelling of {upper}"):
+        adapter(MCP_COMMAND="npx", MCP_ARGS="-y @azure/mcp@latest", **{name: "x"})
+
+
+def test_the_platform_alone_names_the_servers_variables() -> None:
+    with pytest.raises(ValidationError, match="MCP_BRIDGE_SERVER_ENV cannot be set by an adapter"):
+        adapter(MCP_COMMAND="npx", MCP_BRIDGE_SERVER_ENV="NODE_OPTIONS")

@@ -23,8 +23,19 @@ MAX_ENV_VARS: Final = 100
 MAX_ENV_VALUE_LENGTH: Final = 32 * 1024
 MAX_REPLICAS: Final = 100
 
-# Bridge settings an adapter's own environment must never carry: they switch off its egress (SSRF) protection.
-PLATFORM_ONLY_VARIABLES: Final = frozenset({"MCP_BRIDGE_UPSTREAM_ALLOW_LOCAL"})
+# Bridge settings an adapter's own environment must never carry, with why.
+PLATFORM_ONLY_VARIABLES: Final = {
+    "MCP_BRIDGE_UPSTREAM_ALLOW_LOCAL": (
+        "letting the proxy reach loopback, link-local, metadata or cluster-API addresses is a platform decision"
+    ),
+    "MCP_BRIDGE_SERVER_ENV": "the platform lists there which of the adapter's variables its server receives",
+}
+# Names the proxy reads (exactly as spelled here); another spelling of one would be read by a
+# case-insensitive reader, or mistaken for it by a person, so no adapter may use one.
+RESERVED_NAMES: Final = frozenset(
+    {"MCP_COMMAND", "MCP_ARGS", "MCP_CWD", "MCP_PROXY_URL", "MCP_PROXY_SCOPE", "PORT", "HOST"}
+)
+RESERVED_PREFIXES: Final = ("MCP_BRIDGE_", "MCP_ADAPTERS_")
 
 SERVER_MANAGED_FIELDS: Final = frozenset({"createdBy", "createdAt", "lastUpdatedAt", "generation", "status"})
 
@@ -65,11 +76,15 @@ def _check_environment(env: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"environment variable {key!r} is longer than {MAX_ENV_VALUE_LENGTH} characters")
         if "\x00" in value:
             raise ValueError(f"environment variable {key!r} contains a NUL character")
-    for key in sorted(PLATFORM_ONLY_VARIABLES & env.keys()):
-        raise ValueError(
-            f"{key} cannot be set by an adapter: letting the proxy reach loopback, link-local, metadata or "
-            "cluster-API addresses is a platform decision"
-        )
+    for key in sorted(env):
+        upper = key.upper()
+        if key != upper and (upper in RESERVED_NAMES or upper.startswith(RESERVED_PREFIXES)):
+            raise ValueError(
+                f"{key} is another spelling of {upper}, a name the platform's proxy reads: "
+                f"spell it {upper} if you mean that setting, or pick a name of your own"
+            )
+        if upper in PLATFORM_ONLY_VARIABLES:
+            raise ValueError(f"{key} cannot be set by an adapter: {PLATFORM_ONLY_VARIABLES[upper]}")
     if "MCP_COMMAND" in env and "MCP_PROXY_URL" in env:
         raise ValueError("set either MCP_COMMAND (bridge a stdio server) or MCP_PROXY_URL (forward), not both")
     if "MCP_ARGS" in env and "MCP_COMMAND" not in env:
