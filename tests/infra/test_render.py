@@ -90,6 +90,15 @@ def test_platform_variables_win_over_the_users() -> None:
     assert env(render_adapter(spec))["PORT"]["value"] == "8000"
 
 
+def test_the_server_is_told_exactly_which_variables_are_the_adapters() -> None:
+    user = {"MCP_COMMAND": "npx", "MCP_ARGS": "-y x", "GITHUB_TOKEN": "t", "LOG_LEVEL": "debug", "PORT": "9"}
+    spec = AdapterSpec(name="a", image_name="mcp-proxy", image_version="1", environment_variables=user)
+    listed = env(render_adapter(spec))["MCP_BRIDGE_SERVER_ENV"]["value"].split(",")
+    # The adapter's own (the bridge keeps MCP_COMMAND/MCP_ARGS, the platform owns PORT) and the cache locations.
+    cache = ["HOME", "NPM_CONFIG_CACHE", "NPM_CONFIG_UPDATE_NOTIFIER", "TMPDIR", "UV_CACHE_DIR", "XDG_CACHE_HOME"]
+    assert listed == sorted(["GITHUB_TOKEN", "LOG_LEVEL", *cache])
+
+
 def test_switching_workload_identity_changes_labels_but_never_the_selector() -> None:
     base = AdapterSpec(name="a", image_name="mcp-proxy", image_version="1")
     off, on = render_adapter(base), render_adapter(base.model_copy(update={"use_workload_identity": True}))

@@ -67,7 +67,7 @@ class Bridge:
     def __init__(self, settings: BridgeSettings, environ: Mapping[str, str] | None = None) -> None:
         self.settings = settings
         self.metrics = Metrics()
-        self.env = child_environment(dict(os.environ if environ is None else environ))
+        self.env = child_environment(os.environ if environ is None else environ, settings.server_env)
         self.sessions: dict[str, Session] = {}
         self.draining = False
         self._tg: anyio.abc.TaskGroup | None = None

@@ -2,7 +2,9 @@
 
 The adapter contract fixes a few unprefixed names (`MCP_COMMAND`, `MCP_ARGS`,
 `MCP_CWD`, `MCP_PROXY_URL`, `MCP_PROXY_SCOPE`, `PORT`, `HOST`); everything else
-is `MCP_BRIDGE_*`. None of these reach the child process.
+is `MCP_BRIDGE_*` + the setting's name in upper case. Each setting is read from
+that one name, spelled exactly so (admission compares names the same way), and
+no spelling of any of them reaches the child process.
 """
 
 from __future__ import annotations
@@ -10,15 +12,48 @@ from __future__ import annotations
 import re
 import shlex
 import socket
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONTRACT_VARIABLES = frozenset(
     {"MCP_COMMAND", "MCP_ARGS", "MCP_CWD", "MCP_PROXY_URL", "MCP_PROXY_SCOPE", "PORT", "HOST"}
 )
 PREFIX = "MCP_BRIDGE_"
+_CONTRACT_FIELDS = {
+    "command": "MCP_COMMAND",
+    "args": "MCP_ARGS",
+    "cwd": "MCP_CWD",
+    "proxy_url": "MCP_PROXY_URL",
+    "proxy_scope": "MCP_PROXY_SCOPE",
+    "host": "HOST",
+    "port": "PORT",
+}
+# What a server gets from the bridge's environment besides the adapter's own variables, when the
+# platform names those (MCP_BRIDGE_SERVER_ENV): where programs and certificates are, the locale,
+# workload identity, and the local target's owner mark.
+BASELINE = frozenset(
+    {"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS"}
+    | {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE"}
+    | {"AZURE_AUTHORITY_HOST", "MCP_ADAPTERS_OWNER"}
+)
+BASELINE_PREFIXES = ("LC_",)
+
+
+def variable_name(field: str) -> str:
+    """The one environment variable a setting is read from."""
+    return _CONTRACT_FIELDS.get(field, PREFIX + field.upper())
+
+
+class _ExactEnvironment(EnvSettingsSource):
+    """Each setting from exactly its documented name: not another case, not the bare field name."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = variable_name(field_name)
+        return self.env_vars.get(name), name if field_name in _CONTRACT_FIELDS else field_name, False
 
 
 def _default_replica_id() -> str:
@@ -31,7 +66,18 @@ class SettingsError(Exception):
 
 
 class BridgeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=True, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _ExactEnvironment(settings_cls)
 
     command: str | None = Field(default=None, validation_alias=AliasChoices("MCP_COMMAND", "command"))
     args: str = Field(default="", validation_alias=AliasChoices("MCP_ARGS", "args"))
@@ -79,6 +125,10 @@ class BridgeSettings(BaseSettings):
     token_start_deadline: float = Field(default=300.0, gt=0)
     token_retry_initial: float = Field(default=1.0, gt=0)
     token_retry_max: float = Field(default=30.0, gt=0)
+
+    # The adapter's own variable names (`NAME,NAME`), set by the platform: the server then gets only
+    # these plus BASELINE. Unset, it gets the bridge's whole environment minus the bridge's settings.
+    server_env: str | None = None
 
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -147,6 +197,19 @@ def load_settings() -> BridgeSettings:
         raise SettingsError(f"invalid bridge configuration: {problems}") from None
 
 
-def child_environment(environ: dict[str, str]) -> dict[str, str]:
-    """The child's environment: everything the bridge got, minus the bridge's own settings."""
-    return {k: v for k, v in environ.items() if k not in CONTRACT_VARIABLES and not k.startswith(PREFIX)}
+def is_bridge_setting(name: str) -> bool:
+    """A name the bridge reads, in any spelling: never the server's business."""
+    upper = name.upper()
+    return upper in CONTRACT_VARIABLES or upper.startswith(PREFIX)
+
+
+def child_environment(environ: Mapping[str, str], server_env: str | None = None) -> dict[str, str]:
+    """The child's environment: the baseline plus the adapter's named variables when `server_env` is
+    given, everything the bridge got otherwise; never the bridge's own settings."""
+    named = None if server_env is None else {n.strip() for n in server_env.split(",")}
+    return {
+        k: v
+        for k, v in environ.items()
+        if not is_bridge_setting(k)
+        and (named is None or k in named or k in BASELINE or k.startswith(BASELINE_PREFIXES))
+    }

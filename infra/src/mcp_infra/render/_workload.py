@@ -7,10 +7,13 @@ from typing import Any, Final
 from mcp_infra.names import common_labels, selector_labels
 from mcp_infra.render._context import RenderContext, kubernetes_resource, restricted_container_security
 from mcp_infra.resources import Ref, RenderedResource, SecretValue
+from mcp_infra.spec import RESERVED_NAMES
 
 HOME: Final = "/home/mcp"
 # Set by the platform; a user value for these would break probes or session routing.
-PLATFORM_ENV: Final = frozenset({"PORT", "HOST", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEER_URL_TEMPLATE"})
+PLATFORM_ENV: Final = frozenset(
+    {"PORT", "HOST", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEER_URL_TEMPLATE", "MCP_BRIDGE_SERVER_ENV"}
+)
 # Defaults the user may override: npx and uvx write caches under HOME, and the root filesystem is read-only.
 CACHE_ENV: Final = {
     "HOME": HOME,
@@ -145,6 +148,10 @@ def _env(ctx: RenderContext, secret: RenderedResource | None) -> list[dict[str, 
         {"name": "MCP_BRIDGE_PEER_URL_TEMPLATE", "value": peer_url},
     ]
     user = ctx.spec.environment_variables
+    # The server gets these plus the bridge's baseline (PATH, HOME, locale, CA bundles, workload identity):
+    # not the cluster's KUBERNETES_* variables, not anything else the image or a webhook adds.
+    server_env = sorted({k for k in user if k not in PLATFORM_ENV and not _read_by_bridge(k)} | CACHE_ENV.keys())
+    env.append({"name": "MCP_BRIDGE_SERVER_ENV", "value": ",".join(server_env)})
     if "MCP_BRIDGE_ALLOWED_HOSTS" not in user:
         env.append({"name": "MCP_BRIDGE_ALLOWED_HOSTS", "value": ",".join(ctx.allowed_hosts)})
     env += [{"name": k, "value": v} for k, v in CACHE_ENV.items() if k not in user]
@@ -157,3 +164,8 @@ def _env(ctx: RenderContext, secret: RenderedResource | None) -> list[dict[str, 
         else:
             env.append({"name": key, "value": user[key]})
     return env
+
+
+def _read_by_bridge(name: str) -> bool:
+    upper = name.upper()
+    return upper in RESERVED_NAMES or upper.startswith("MCP_BRIDGE_")

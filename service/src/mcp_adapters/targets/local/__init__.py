@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from mcp_infra.spec import AdapterSpec
+from mcp_infra.spec import RESERVED_NAMES, AdapterSpec
 
 from mcp_adapters.models import REDACTED, PlannedResource
 from mcp_adapters.settings import Settings
@@ -27,6 +27,7 @@ SUPPORTED_IMAGE = "mcp-proxy"
 # Set by the target for every replica; an adapter's own values for these are ignored.
 PLATFORM_ENV = frozenset(
     {"HOST", "PORT", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEERS", "MCP_BRIDGE_PEER_URL_TEMPLATE", "MCP_ADAPTERS_OWNER"}
+    | {"MCP_BRIDGE_SERVER_ENV"}
 )
 OWNER_ENV = "MCP_ADAPTERS_OWNER"
 _AZURE_WORKLOAD_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE")
@@ -121,6 +122,14 @@ class LocalTarget:
         ids = [f"{spec.name}-{i}" for i in range(spec.replica_count)]
         base = {k: v for k in self.settings.local_pass_env if (v := os.environ.get(k)) is not None}
         user = {k: v for k, v in spec.environment_variables.items() if k not in PLATFORM_ENV}
+        # The server gets these (and the bridge's baseline), never the rest of the bridge's environment.
+        server_env = ",".join(
+            sorted(
+                k
+                for k in base.keys() | user.keys()
+                if k.upper() not in RESERVED_NAMES and not k.upper().startswith("MCP_BRIDGE_")
+            )
+        )
         configs = []
         for replica_id, port in zip(ids, ports, strict=True):
             peers = ",".join(f"{i}=http://127.0.0.1:{p}" for i, p in zip(ids, ports, strict=True) if i != replica_id)
@@ -131,6 +140,7 @@ class LocalTarget:
                 "PORT": str(port),
                 "MCP_BRIDGE_REPLICA_ID": replica_id,
                 "MCP_BRIDGE_PEERS": peers,
+                "MCP_BRIDGE_SERVER_ENV": server_env,
                 # Marks the process (and what it starts) as this service's, for adoption and for audits.
                 OWNER_ENV: str(self.root),
             }
