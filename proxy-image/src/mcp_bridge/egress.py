@@ -5,7 +5,9 @@ target, so the upstream must be http(s), and addresses inside the node or the
 cluster need an explicit opt-in: loopback, link-local (which holds the cloud
 metadata services), the metadata addresses and the Kubernetes API need
 `MCP_BRIDGE_UPSTREAM_ALLOW_LOCAL`; private ranges need
-`MCP_BRIDGE_UPSTREAM_ALLOW_PRIVATE`. Redirects are never followed (the client
+`MCP_BRIDGE_UPSTREAM_ALLOW_PRIVATE`. An IPv6 address that carries an IPv4
+address to its destination (mapped, translated, IPv4-compatible, NAT64, 6to4,
+Teredo) counts as the most restricted of itself and what it carries. Redirects are never followed (the client
 gets the 3xx as-is), so a redirect cannot lead past this check either.
 """
 
@@ -27,6 +29,13 @@ Verdict = Literal["public", "private", "local"]
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
 )
+_SEVERITY: dict[Verdict, int] = {"public": 0, "private": 1, "local": 2}
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT (RFC 2765)
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated, RFC 4291 2.5.5.1
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: operators choose the prefix length within it
+# Where RFC 6052 puts the IPv4 address for each prefix length (octet 8, bits 64-71, is always skipped).
+_NAT64_OCTETS = {48: (6, 7, 9, 10), 56: (7, 9, 10, 11), 64: (9, 10, 11, 12), 96: (12, 13, 14, 15)}
 _LOCAL_NAMES = frozenset({"localhost", "metadata", "metadata.google.internal", "metadata.azure.internal"})
 _CLUSTER_API_NAMES = ("kubernetes", "kubernetes.default", "kubernetes.default.svc")
 
@@ -44,9 +53,29 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address can deliver to (one per possible reading), or none."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)  # the relay server and the client behind it
+    if address in _NAT64_LOCAL:
+        return [ipaddress.IPv4Address(bytes(address.packed[i] for i in octets)) for octets in _NAT64_OCTETS.values()]
+    if address in _IPV4_TRANSLATED or address in _IPV4_COMPATIBLE or address in _NAT64_WELL_KNOWN:
+        return [ipaddress.IPv4Address(address.packed[12:])]
+    return []
+
+
 def classify_address(address: Address) -> Verdict:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return classify_address(address.ipv4_mapped)
+    own = _classify_own(address)
+    if isinstance(address, ipaddress.IPv4Address):
+        return own
+    return max([own, *map(_classify_own, embedded_ipv4(address))], key=_SEVERITY.__getitem__)
+
+
+def _classify_own(address: Address) -> Verdict:
     if (
         address in METADATA_ADDRESSES
         or address.is_loopback
