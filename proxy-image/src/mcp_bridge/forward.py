@@ -39,8 +39,27 @@ logger = logging.getLogger("mcp_bridge.forward")
 _HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-authenticate", b"te", b"trailers", b"transfer-encoding", b"upgrade"}
 )
-# The caller's credentials are for this proxy, never for the upstream.
-_NEVER_UPSTREAM = _HOP_BY_HOP | {b"host", b"authorization", b"proxy-authorization"}
+# The request headers the upstream gets: what streamable HTTP needs, and nothing that says who the caller is.
+# Everything else stays here: the caller's credentials (Authorization is for this platform, never a third party's
+# server; the bridge sends its own workload-identity token when asked), cookies, and the identity claims and
+# forwarding chains the platform's ingress and relay attach (X-Mcp-UserId, X-Forwarded-*, X-Auth-Request-*, ...).
+_TO_UPSTREAM = frozenset(
+    {
+        b"accept",
+        b"accept-encoding",  # bodies are relayed as raw bytes: the upstream must encode only what the caller reads
+        b"content-type",
+        b"content-length",
+        b"user-agent",
+        b"last-event-id",
+        b"mcp-session-id",
+        b"mcp-protocol-version",
+        b"mcp-method",
+        b"mcp-name",
+        b"traceparent",
+        b"tracestate",
+    }
+)
+_TO_UPSTREAM_PREFIXES = (b"mcp-param-",)
 _READY_CACHE_SECONDS = 2.0
 
 
@@ -161,7 +180,7 @@ class Forwarder:
             return
         # Values without the whitespace around them (RFC 9110 5.5): it is not part of the value, and the
         # upstream leg's HTTP client refuses to send it.
-        headers = [(k, v.strip(b" \t")) for k, v in scope["headers"] if k not in _NEVER_UPSTREAM]
+        headers = [(k, v.strip(b" \t")) for k, v in scope["headers"] if _to_upstream(k)]
         if self.tokens is not None:
             try:
                 token = await self.tokens.token()
@@ -318,6 +337,10 @@ class Forwarder:
     def _count(self, label: str, outcome: str, started: float) -> None:
         self.metrics.requests.labels(label, "forward", outcome).inc()
         self.metrics.latency.labels(label, "forward").observe(time.perf_counter() - started)
+
+
+def _to_upstream(name: bytes) -> bool:
+    return name in _TO_UPSTREAM or name.startswith(_TO_UPSTREAM_PREFIXES)
 
 
 async def _cancel_on_disconnect(receive: Receive, body_done: anyio.Event, cancel: anyio.CancelScope) -> None:
