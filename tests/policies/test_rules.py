@@ -96,6 +96,16 @@ CASES: list[tuple[str, str, Mutation]] = [
         "StatefulSet",
         lambda i: container(i)["env"].append({"name": "DB_PASSWORD", "value": "hunter2"}),
     ),
+    (
+        "no-plain-secret-env",
+        "StatefulSet",
+        lambda i: container(i)["env"].append({"name": "SENTRY_DSN", "value": "https://k@o1.ingest.sentry.io/1"}),
+    ),
+    (
+        "no-plain-secret-env",
+        "StatefulSet",
+        lambda i: container(i)["env"].append({"name": "DATABASE_URL", "value": "postgresql://u:p@h/db"}),
+    ),
     ("federated-credential-audience", "FederatedIdentityCredential", lambda i: i.update(audiences=["api://other"])),
     (
         "federated-credential-subject",
@@ -184,3 +194,22 @@ def test_rules_read_the_engines_proxied_inputs_like_plain_ones(policy: str, kind
     resources = broken(kind, mutate)
     proxied = [(r.type, r.name, unknown_checking_proxy(copy.deepcopy(dict(r.inputs)))) for r in resources]
     assert [f.policy for f in evaluate(proxied)] == [policy]
+
+
+def test_plain_variables_that_carry_no_credential_pass_the_secret_rule() -> None:
+    plain = [
+        {"name": "PUBLIC_URL", "value": "https://example.com"},
+        {"name": "DATABASE_URL", "value": "postgresql://db.internal/app"},
+        {"name": "AZURE_FEDERATED_TOKEN_FILE", "value": "/var/run/secrets/azure/tokens/azure-identity-token"},
+        {"name": "AZURE_MCP_INCLUDE_PRODUCTION_CREDENTIALS", "value": "true"},
+    ]
+    resources = broken("StatefulSet", lambda i: container(i)["env"].extend(plain))
+    assert [f for f in evaluate(resources) if f.policy == "no-plain-secret-env"] == []
+
+
+def test_a_variable_the_caller_marks_secret_is_deployed_from_a_secret() -> None:
+    env = {**SPEC.environment_variables, "LICENSE": "ABCD-1234", "DATABASE_URL": "postgresql://u:p@h/db"}
+    marked = SPEC.model_copy(update={"environment_variables": env, "secret_environment_variables": ["LICENSE"]})
+    rendered = render_adapter(marked)
+    assert set(rendered.get("Secret").inputs["stringData"]) == {"API_TOKEN", "DATABASE_URL", "LICENSE"}
+    assert [f for f in evaluate(rendered.resources) if f.policy == "no-plain-secret-env"] == []

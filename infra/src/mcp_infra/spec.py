@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+
+from mcp_infra.secrets import secret_names
 
 ADAPTER_NAME_PATTERN: Final = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 IMAGE_NAME_PATTERN: Final = r"^[a-z0-9]+([._/-][a-z0-9]+)*$"
@@ -38,30 +40,6 @@ RESERVED_NAMES: Final = frozenset(
 RESERVED_PREFIXES: Final = ("MCP_BRIDGE_", "MCP_ADAPTERS_")
 
 SERVER_MANAGED_FIELDS: Final = frozenset({"createdBy", "createdAt", "lastUpdatedAt", "generation", "status"})
-
-# Words that make a variable name look like it holds a secret, matched against
-# the `_`-separated parts of the upper-cased name (so `MONKEY` is not a `KEY`).
-_SECRET_WORDS: Final = frozenset(
-    {"TOKEN", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PWD", "KEY", "APIKEY", "PAT", "CREDENTIAL", "PRIVATE"}
-)
-_SECRET_PHRASES: Final = ("CONNECTION_STRING", "CONNECTIONSTRING", "CLIENT_SECRET", "ACCESS_KEY", "SAS_")
-# Suffixes that name where a secret is or which kind of credential to use, not the secret itself:
-# `AZURE_TOKEN_CREDENTIALS=WorkloadIdentityCredential`, `AZURE_FEDERATED_TOKEN_FILE=/var/run/...`.
-_NOT_SECRET_SUFFIXES: Final = ("_FILE", "_PATH", "_DIR", "_URL", "_URI", "_ENDPOINT", "_NAME", "_TOKEN_CREDENTIALS")
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether an environment variable's value must be treated as a secret.
-
-    Errs on the side of secrecy: a false positive only means a value is stored
-    in a Secret and shown redacted; a false negative leaks it.
-    """
-    upper = name.upper()
-    if upper.endswith(_NOT_SECRET_SUFFIXES):
-        return False
-    if any(phrase in upper for phrase in _SECRET_PHRASES):
-        return True
-    return any(part in _SECRET_WORDS for part in upper.split("_"))
 
 
 def _check_environment(env: dict[str, str]) -> dict[str, str]:
@@ -130,6 +108,18 @@ class AdapterSpec(BaseModel):
         AfterValidator(_check_environment),
         Field(description="Environment of the proxy: MCP_COMMAND + MCP_ARGS (bridge) or MCP_PROXY_URL (forward)."),
     ] = Field(default_factory=dict)
+    secret_environment_variables: Annotated[
+        list[Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)]],
+        Field(
+            max_length=MAX_ENV_VARS,
+            description=(
+                "Names in environmentVariables whose values are secrets even if they do not look it: stored sealed, "
+                "deployed from a Secret, always shown redacted. Secret-looking names and values are secret anyway."
+            ),
+            # Left out when empty, so a spec without it reads back exactly as microsoft/mcp-gateway's payload.
+            exclude_if=lambda names: not names,
+        ),
+    ] = Field(default_factory=list)
     replica_count: Annotated[int, Field(ge=1, le=MAX_REPLICAS, description="Number of proxy replicas.")] = 1
     description: Annotated[str, StringConstraints(max_length=1024)] = ""
     use_workload_identity: Annotated[
@@ -139,6 +129,16 @@ class AdapterSpec(BaseModel):
         list[Role],
         Field(max_length=64, description="App roles allowed to read the adapter and call its endpoint."),
     ] = Field(default_factory=list)
+
+    @field_validator("secret_environment_variables")
+    @classmethod
+    def _secrets_are_variables(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        if "environment_variables" not in info.data:  # it failed its own validation, which says why
+            return names
+        for name in names:
+            if name not in info.data["environment_variables"]:
+                raise ValueError(f"{name!r} is not in environmentVariables: list only variables the adapter sets")
+        return names
 
     @property
     def mode(self) -> str:
@@ -150,8 +150,8 @@ class AdapterSpec(BaseModel):
         return "unset"
 
     def secret_names(self) -> list[str]:
-        """Names of the variables whose values are secrets, sorted."""
-        return sorted(k for k in self.environment_variables if is_secret_name(k))
+        """Names of the variables whose values are secrets, sorted: the one decision (see `mcp_infra.secrets`)."""
+        return secret_names(self.environment_variables, self.secret_environment_variables)
 
     def to_json(self) -> dict[str, object]:
         """The camelCase JSON form, as users send it."""

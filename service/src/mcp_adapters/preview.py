@@ -55,8 +55,9 @@ async def preview(
         for f in findings
     ] + planned.findings
     adapter = spec.to_json()
+    hidden = spec.secret_names()
     adapter["environmentVariables"] = {
-        k: (REDACTED if k in spec.secret_names() else v) for k, v in spec.environment_variables.items()
+        k: (REDACTED if k in hidden else v) for k, v in spec.environment_variables.items()
     }
     return Preview(
         change=change,

@@ -138,10 +138,31 @@ class AdapterStore:
                 env[key] = stored[key]
         return spec.model_copy(update={"environment_variables": env})
 
+    def reseal(self) -> list[str]:
+        """Seal what the current `secret_names()` calls secret in rows stored before it did; names of those rows.
+
+        Each row is re-sealed in its own transaction, `spec` and `secret_keys` together, and only when they disagree
+        with the spec: a start that stops half-way leaves whole rows, and the next start does the rest. A re-sealed
+        adapter is made due, so a target that deployed the value in plain text redeploys it from a Secret.
+        """
+        resealed = []
+        for name in [row.name for row in self.all() if self._stale(row)]:
+            with self.sessions.begin() as session:
+                row = session.get(AdapterRow, name, with_for_update=True)
+                if row is None or not self._stale(row):  # deleted, or another replica did it
+                    continue
+                row.spec, row.secret_keys = self._seal(self.opened_spec(row))
+                row.next_attempt_at = utcnow()
+                resealed.append(name)
+        return resealed
+
+    def _stale(self, row: AdapterRow) -> bool:
+        return sorted(row.secret_keys) != self.opened_spec(row).secret_names()
+
     def _seal(self, spec: AdapterSpec) -> tuple[dict[str, object], list[str]]:
         data = spec.to_json()
-        sealed, names = self.vault.seal(dict(spec.environment_variables))
-        data["environmentVariables"] = sealed
+        names = spec.secret_names()
+        data["environmentVariables"] = self.vault.seal(dict(spec.environment_variables), names)
         return data, names
 
 

@@ -1,7 +1,8 @@
-"""Secrets at rest: values of secret-looking variables are stored Fernet-encrypted.
+"""Secrets at rest: the values `AdapterSpec.secret_names()` names are stored Fernet-encrypted.
 
 The key comes from `MCP_ADAPTERS_SECRET_KEY`, or is generated once into the
 state dir (mode 0600). Plain values never reach the database, responses or logs.
+The vault does not decide what is secret: the caller names the values to seal.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
-from mcp_infra.spec import is_secret_name
 
 from mcp_adapters.errors import ConfigurationError
 
@@ -32,11 +32,9 @@ class Vault:
             return cls(key.encode())
         return cls(_key_file(state_dir))
 
-    def seal(self, env: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-        """The environment with secret values encrypted, and the names of those values."""
-        names = sorted(k for k in env if is_secret_name(k))
-        sealed = {k: (self._fernet.encrypt(v.encode()).decode() if k in names else v) for k, v in env.items()}
-        return sealed, names
+    def seal(self, env: dict[str, str], names: list[str]) -> dict[str, str]:
+        """The environment with the values of `names` encrypted."""
+        return {k: (self._fernet.encrypt(v.encode()).decode() if k in names else v) for k, v in env.items()}
 
     def open(self, env: dict[str, str], names: list[str]) -> dict[str, str]:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mcp_infra.secrets import secret_names
+
 from mcp_adapters.db.tables import AdapterRow, OperationRow
 from mcp_adapters.models import REDACTED, Adapter, AdapterStatus, Condition, Operation, Phase, Replicas
 
@@ -42,9 +44,10 @@ def status_view(row: AdapterRow, operation: OperationRow | None) -> AdapterStatu
 
 def adapter_view(row: AdapterRow, operation: OperationRow | None) -> Adapter:
     spec = dict(row.spec)
-    spec["environmentVariables"] = {
-        k: (REDACTED if k in row.secret_keys else v) for k, v in dict(spec.get("environmentVariables", {})).items()
-    }
+    env: dict[str, str] = dict(spec.get("environmentVariables", {}))
+    # What was sealed, and what looks secret now in a row not re-sealed yet (one written by an older replica).
+    hidden = set(row.secret_keys) | set(secret_names(env, spec.get("secretEnvironmentVariables", ())))
+    spec["environmentVariables"] = {k: (REDACTED if k in hidden else v) for k, v in env.items()}
     return Adapter.model_validate(
         {
             **spec,
