@@ -7,8 +7,9 @@
     python3 dev.py cluster  # run that control plane on loopback; prints KUBECONFIG=<path> first, until Ctrl-C
 
 What it installs stays inside the checkout (`.venv/`, `.tools/`), except
-PostgreSQL, which comes from Debian's packages when it is missing and we may
-install it (root with apt-get), and the Go-built tools, which go to a cache
+bubblewrap (the local target's sandbox) and PostgreSQL (for the tests), which
+come from Debian's packages when they are missing and we may install them
+(root with apt-get), and the Go-built tools, which go to a cache
 outside the checkout (`~/.cache/mcp-adapters/tools/`, see tests/realstack/tools.py)
 so that every clone on the machine shares them. Standard library only: it runs
 before anything else is installed.
@@ -79,16 +80,20 @@ def postgres_bin_dir() -> Path | None:
     return candidates[0].parent if candidates else None
 
 
-def ensure_postgres() -> None:
-    """Debian's PostgreSQL server binaries; the tests start their own private cluster."""
-    if postgres_bin_dir() is not None or os.environ.get("MCP_ADAPTERS_TEST_DATABASE_URL"):
+def ensure_debian_packages(test: bool) -> None:
+    """Debian packages: bubblewrap (the local target's sandbox) and, for the tests, PostgreSQL's server binaries
+    (the tests start their own private cluster)."""
+    wanted = [] if shutil.which("bwrap") else ["bubblewrap"]
+    if test and postgres_bin_dir() is None and not os.environ.get("MCP_ADAPTERS_TEST_DATABASE_URL"):
+        wanted.append("postgresql")
+    if not wanted:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         run("apt-get", "update", "-q", env=env)
-        run("apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql", env=env)
+        run("apt-get", "install", "-y", "-q", "--no-install-recommends", *wanted, env=env)
     else:
-        log("PostgreSQL is not installed and cannot be installed here: the PostgreSQL tests will fail")
+        log(f"{' and '.join(wanted)} not installed and cannot be installed here (not root, or no apt-get)")
 
 
 def ensure_tools(names: list[str] | None = None) -> None:
@@ -121,6 +126,7 @@ def cmd_serve(argv: list[str]) -> None:
     """The control plane with its embedded defaults: SQLite under ./.mcp-adapters/, the local target."""
     uv = ensure_uv()
     ensure_environment(uv)
+    ensure_debian_packages(test=False)
     if os.environ.get("MCP_ADAPTERS_TARGET") == "kubernetes":
         ensure_tools(["pulumi", "pulumi-resource-kubernetes"])
     os.execv(venv_bin("mcp-adapters"), [venv_bin("mcp-adapters"), "serve", *argv])  # noqa: S606 - no shell
@@ -130,7 +136,7 @@ def cmd_test(argv: list[str]) -> None:
     uv = ensure_uv()
     ensure_environment(uv)
     node = ensure_node22()
-    ensure_postgres()
+    ensure_debian_packages(test=True)
     ensure_tools()
     env = dict(os.environ)
     if node is not None:

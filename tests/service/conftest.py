@@ -229,3 +229,16 @@ def adapter_pids(state_dir: Path) -> list[int]:
         if marker in environ and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def bridge_pids(state_dir: Path) -> list[int]:
+    """The `mcp-bridge` processes among them (not the sandbox wrapped around each, not the servers)."""
+    found = []
+    for pid in adapter_pids(state_dir):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not argv[0].endswith(b"bwrap") and any(arg.endswith(b"/mcp-bridge") for arg in argv[:2]):
+            found.append(pid)
+    return found

@@ -113,16 +113,17 @@ async def test_sessions_stay_on_their_replica_and_sse_streams_live(start_service
 
     async with Client(url, mode="legacy", logging_callback=on_log) as client:
         for _ in range(6):  # every call of one session lands on the same server process
-            pids.add(json.loads(text(await client.call_tool("env", {"name": "HOME"})))["pid"])
+            seen = json.loads(text(await client.call_tool("env", {"name": "HOME"})))
+            pids.add((seen["value"], seen["pid"]))  # each replica has its own HOME; pids repeat across sandboxes
         await client.call_tool("log", {"message": "streamed back"})
     assert len(pids) == 1
     assert notes == ["streamed back"]
 
-    async def one() -> int:
+    async def one() -> str:
         async with Client(url, mode="2026-07-28") as client:
-            return int(json.loads(text(await client.call_tool("env", {"name": "HOME"})))["pid"])
+            return str(json.loads(text(await client.call_tool("env", {"name": "HOME"})))["value"])
 
-    spread: set[int] = set()
+    spread: set[str] = set()
     for _ in range(6):
         spread.add(await one())
     assert len(spread) > 1, "stateless requests should spread over the replicas"

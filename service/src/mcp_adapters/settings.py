@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     local_restart_initial_seconds: float = Field(default=0.5, gt=0)
     local_restart_max_seconds: float = Field(default=30.0, gt=0)
     local_stop_grace_seconds: float = Field(default=10.0, ge=0)
+    # `auto`: bubblewrap when it works here; without it, only development mode runs adapters unsandboxed.
+    local_sandbox: Literal["auto", "bwrap", "none"] = "auto"
     local_pass_env: CommaList = Field(
         default_factory=lambda: [
             "PATH",

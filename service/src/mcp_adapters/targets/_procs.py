@@ -26,6 +26,19 @@ def alive(pid: int) -> bool:
     return start_time(pid) is not None
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether any live process is in this process group (a group outlives its leader)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                return True
+    return False
+
+
 def is_ours(pid: int, started: int, replica_id: str) -> bool:
     """The same process we started (pid and start time match) and it runs our replica."""
     if start_time(pid) != started:

@@ -20,6 +20,7 @@ from mcp_adapters.targets import _procs
 from mcp_adapters.targets.base import Endpoint, OperationLog, TargetPreview, TargetStatus, UnsupportedSpec
 from mcp_adapters.targets.local import _logs
 from mcp_adapters.targets.local._replica import Backoff, PidFile, Replica, ReplicaConfig
+from mcp_adapters.targets.local._sandbox import choose
 
 logger = logging.getLogger("mcp_adapters.local")
 
@@ -49,6 +50,9 @@ class LocalTarget:
         self._replicas: dict[str, list[Replica]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._http = httpx.AsyncClient(trust_env=False)
+        self.sandbox = choose(
+            settings.local_sandbox, hidden=(settings.state_dir.resolve(),), development=settings.dev_mode
+        )
 
     async def start(self) -> None:
         """Adopt the replicas a previous run left behind, when they are still the processes it started."""
@@ -87,7 +91,7 @@ class LocalTarget:
         log.write(f"{alive} of {len(replicas)} replica process(es) running; the supervisor restarts the others")
 
     def _replica(self, config: ReplicaConfig, directory: Path) -> Replica:
-        replica = Replica(config, directory, self.backoff, self._http)
+        replica = Replica(config, directory, self.backoff, self._http, self.sandbox)
         replica.max_log_bytes = self.settings.log_max_bytes
         return replica
 

@@ -1,4 +1,5 @@
-"""One `mcp-bridge` process: started in its own process group, restarted with backoff, probed for readiness.
+"""One `mcp-bridge` process: started in its own process group (in a sandbox, see `_sandbox`), restarted with
+backoff, probed for readiness. It starts in a working directory of its own, which is also its HOME.
 
 A pid file (pid, start time, port, config hash) lets a restarted service adopt
 the process instead of starting a second one.
@@ -7,6 +8,7 @@ the process instead of starting a second one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -19,6 +21,7 @@ import httpx
 
 from mcp_adapters.targets import _procs
 from mcp_adapters.targets.local import _logs
+from mcp_adapters.targets.local._sandbox import NO_SANDBOX, Sandbox
 
 logger = logging.getLogger("mcp_adapters.local")
 
@@ -57,10 +60,19 @@ class Backoff:
 
 
 class Replica:
-    def __init__(self, config: ReplicaConfig, directory: Path, backoff: Backoff, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        config: ReplicaConfig,
+        directory: Path,
+        backoff: Backoff,
+        http: httpx.AsyncClient,
+        sandbox: Sandbox = NO_SANDBOX,
+    ) -> None:
         self.config = config
         self.log_path = directory / f"{config.replica_id}.log"
         self.pid_path = directory / f"{config.replica_id}.pid"
+        self.work = directory / "work" / config.replica_id
+        self.sandbox = sandbox
         self.backoff = backoff
         self.http = http
         self.ready = False
@@ -91,9 +103,12 @@ class Replica:
         with self.log_path.open("ab") as out:
             out.write(f"--- mcp-adapters: starting {self.config.replica_id} on port {self.config.port}\n".encode())
             out.flush()
+            temp = self.work / ".tmp"
+            temp.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._process = await asyncio.create_subprocess_exec(
-                *self.config.argv,
-                env=self.config.env,
+                *self.sandbox.wrap(self.config.argv, self.work),
+                env={**self.config.env, "HOME": str(self.work), "TMPDIR": str(temp)},
+                cwd=self.work,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -106,12 +121,12 @@ class Replica:
         self.pid_path.write_text(json.dumps(asdict(record)))
 
     async def _wait_exit(self) -> int | None:
-        if self._process is not None:
-            return await self._process.wait()
+        code = await self._process.wait() if self._process is not None else None
         pid = self.pid
-        while pid is not None and _procs.alive(pid):  # noqa: ASYNC110 - adopted: not our child, nothing to await
-            await asyncio.sleep(0.5)
-        return None
+        # Adopted (not our child, nothing to await), or sandboxed: bwrap goes at SIGTERM, the bridge drains on.
+        while pid is not None and _procs.group_alive(pid):  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        return code
 
     async def _supervise(self, adopted: bool) -> None:
         failures = 0
@@ -156,18 +171,15 @@ class Replica:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         pid, self.ready = self.pid, False
-        if pid is not None and _procs.alive(pid):
+        if pid is not None and _procs.group_alive(pid):
             _procs.signal_group(pid, signal.SIGTERM)
             deadline = time.monotonic() + self.backoff.stop_grace
-            while _procs.alive(pid) and time.monotonic() < deadline:
-                if self._process is not None:
-                    try:
-                        await asyncio.wait_for(self._process.wait(), timeout=max(0.01, deadline - time.monotonic()))
-                    except TimeoutError:
-                        break
-                else:
-                    await asyncio.sleep(0.05)
-            if _procs.alive(pid):
+            if self._process is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._process.wait(), timeout=self.backoff.stop_grace)
+            while _procs.group_alive(pid) and time.monotonic() < deadline:  # noqa: ASYNC110 - see _wait_exit
+                await asyncio.sleep(0.05)
+            if _procs.group_alive(pid):
                 _procs.kill_tree(pid)
             if self._process is not None:
                 await self._process.wait()
