@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
@@ -15,7 +18,7 @@ from mcp_adapters.auth.entra import EntraAuthenticator
 from mcp_adapters.auth.identity import Authenticator
 from mcp_adapters.auth.permissions import Permissions
 from mcp_adapters.dataplane.router import ReplicaRouter
-from mcp_adapters.db.engine import make_engine, migrate, sessions
+from mcp_adapters.db.engine import forget_replaced, make_engine, migrate, sessions, sqlite_files
 from mcp_adapters.reconciler import Reconciler
 from mcp_adapters.settings import Settings
 from mcp_adapters.store import AdapterStore
@@ -45,6 +48,7 @@ class Runtime:
 
         `target` replaces the one the settings name (tests pass one wired to test doubles)."""
         settings.check()
+        make_private(settings)
         if settings.database_url is None:
             settings.state_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.sqlalchemy_url)
@@ -53,6 +57,14 @@ class Runtime:
             settings.secret_key.get_secret_value() if settings.secret_key else None, settings.state_dir
         )
         store = AdapterStore(sessions(engine), vault)
+        if resealed := store.reseal():
+            logger.warning(
+                "sealed the values now considered secret of %d adapter(s) stored before: %s",
+                len(resealed),
+                ", ".join(resealed),
+            )
+            if not forget_replaced(engine):
+                logger.warning("a reader kept SQLite from dropping the replaced pages now: its next checkpoint will")
         target = target or make_target(settings)
         auth: Authenticator = (
             DevAuthenticator(settings.dev_default_user, settings.dev_default_roles)
@@ -98,3 +110,44 @@ class Runtime:
         await self.upstream.aclose()
         await self.auth.aclose()
         self.engine.dispose()
+
+
+def make_private(settings: Settings) -> None:
+    """The state directory and everything in it are the service user's alone: 0700 directories, 0600 files.
+
+    The umask covers what this process and its children create from now on (the database and the `-wal`/`-shm`
+    files SQLite gives the database's mode, keys, pid and log files); what an earlier run left readable is
+    tightened here, with a log line, so it cannot stay so unnoticed."""
+    os.umask(0o077)
+    paths = [*_tree(settings.state_dir), *sqlite_files(settings.sqlalchemy_url)]
+    tightened = [path for path in paths if _drop_group_and_other(path)]
+    if tightened:
+        logger.warning(
+            "made %d file(s) and directories private to this user (group or others could read them), e.g. %s",
+            len(tightened),
+            tightened[0],
+        )
+
+
+def _tree(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    found = [root]
+    for directory, subdirectories, files in os.walk(root):  # symbolic links are not followed
+        found += [Path(directory, name) for name in (*subdirectories, *files)]
+    return found
+
+
+def _drop_group_and_other(path: Path) -> bool:
+    try:
+        status = path.lstat()
+        mode = stat.S_IMODE(status.st_mode)
+        if stat.S_ISLNK(status.st_mode) or not mode & 0o077:
+            return False
+        path.chmod(mode & 0o700)  # the owner's bits stay: an executable (a Pulumi plugin) stays executable
+    except FileNotFoundError:  # gone since the walk saw it
+        return False
+    except PermissionError:
+        logger.warning("cannot make %s private: it belongs to another user; make it this user's or remove it", path)
+        return False
+    return True

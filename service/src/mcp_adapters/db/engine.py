@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -34,11 +34,37 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # What a write replaces is zeroed, not left in free pages: a re-sealed secret leaves no clear copy behind.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def forget_replaced(engine: Engine) -> bool:
+    """Write SQLite's log into the database and empty it, so pages a write replaced are gone from the disk too;
+    False when a reader kept it from finishing (the next checkpoint overwrites them).
+
+    PostgreSQL keeps replaced row versions until VACUUM reuses their space: nothing to do from here."""
+    if engine.dialect.name != "sqlite":
+        return True
+    raw = engine.raw_connection()  # outside SQLAlchemy's transaction: a checkpoint cannot run inside one
+    try:
+        busy = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]  # type: ignore[union-attr]
+    finally:
+        raw.close()
+    return bool(busy == 0)
+
+
+def sqlite_files(url: str) -> list[Path]:
+    """The files a SQLite URL keeps its data in (the database, its log and shared memory); none for a server."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return []
+    database = Path(parsed.database)
+    return [database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
