@@ -5,7 +5,8 @@ from __future__ import annotations
 import string
 
 from hypothesis import strategies as st
-from mcp_infra.spec import AdapterSpec
+from mcp_infra.spec import RESERVED_NAMES, RESERVED_PREFIXES, AdapterSpec
+from mcp_policies._environment import refused_family
 
 _MIDDLE = string.ascii_lowercase + string.digits + "-"
 _END = string.ascii_lowercase + string.digits
@@ -19,7 +20,11 @@ adapter_names = st.builds(
 
 versions = st.from_regex(r"\A[a-zA-Z0-9][a-zA-Z0-9._-]{0,40}\Z").filter(lambda v: v != "latest")
 env_names = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,30}\Z").filter(
-    lambda n: n not in ("MCP_COMMAND", "MCP_ARGS", "MCP_PROXY_URL")
+    # The proxy's own names (in any spelling) are the platform's, not an adapter's; a trusted adapter sets no
+    # variable that changes how programs load (the pack's trusted-servers rule refuses those).
+    lambda n: (
+        n.upper() not in RESERVED_NAMES and not n.upper().startswith(RESERVED_PREFIXES) and refused_family(n) is None
+    )
 )
 env_values = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=64)
 secret_names = st.sampled_from(["GITHUB_TOKEN", "API_KEY", "DB_PASSWORD", "CLIENT_SECRET", "AZURE_STORAGE_SAS_TOKEN"])

@@ -121,6 +121,14 @@ CASES: list[tuple[str, str, Mutation]] = [
     ("replica-bounds", "StatefulSet", lambda i: i["spec"].update(replicas=50)),
     ("trusted-servers", "StatefulSet", lambda i: container(i)["env"].append({"name": "MCP_COMMAND", "value": "bash"})),
     ("trusted-servers", "StatefulSet", lambda i: container(i).update(image="ghcr.io/mcp-adapters/shell:1.0.0")),
+    # The CI path has no admission: the pack itself refuses variables that change what a trusted command runs.
+    ("trusted-servers", "StatefulSet", lambda i: container(i)["env"].append({"name": "NODE_OPTIONS", "value": "-r x"})),
+    ("trusted-servers", "StatefulSet", lambda i: container(i)["env"].append({"name": "PYTHONPATH", "value": "/x"})),
+    (
+        "trusted-servers",
+        "StatefulSet",
+        lambda i: container(i)["env"].append({"name": "HOME", "value": "/attacker"}),
+    ),
 ]
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+
+from mcp_infra.render import CACHE_ENV, PLATFORM_ENV
 
 from mcp_policies.config import PolicyConfig
 from mcp_policies.rules._base import resource_rule
@@ -10,19 +13,27 @@ from mcp_policies.rules.images import split_image
 from mcp_policies.trusted import POLICY, server_problems
 from mcp_policies.view import Resource, listing, mapping
 
-_SERVER_ENV = ("MCP_COMMAND", "MCP_ARGS", "MCP_PROXY_URL")
+# What the render itself sets next to the adapter's own variables (CACHE_ENV only with the render's values).
+_RENDERED: frozenset[str] = PLATFORM_ENV | {"MCP_BRIDGE_ALLOWED_HOSTS"}
 
 
-@resource_rule(POLICY, "Adapters run only trusted images, commands, packages and upstream hosts.")
+@resource_rule(POLICY, "Adapters run only trusted images, commands, packages, environment and upstream hosts.")
 def trusted_servers(resource: Resource, config: PolicyConfig) -> Iterator[str]:
     if resource.adapter is None:
         return  # only adapter workloads run MCP servers
     for container in resource.containers():
         image = container.get("image")
         repository = split_image(image)[0] if isinstance(image, str) else None
-        env = {
-            str(mapping(e).get("name")): mapping(e)["value"]
-            for e in listing(container.get("env"))
-            if mapping(e).get("name") in _SERVER_ENV and isinstance(mapping(e).get("value"), str)
-        }
-        yield from server_problems(repository, env, config.trusted_servers)
+        yield from server_problems(repository, _adapter_env(container), config.trusted_servers)
+
+
+def _adapter_env(container: dict[str, Any]) -> dict[str, str]:
+    """The container's variables except the render's own; a value from a Secret counts by its name."""
+    env: dict[str, str] = {}
+    for item in listing(container.get("env")):
+        entry = mapping(item)
+        name, value = entry.get("name"), entry.get("value")
+        if not isinstance(name, str) or name in _RENDERED or CACHE_ENV.get(name, object()) == value:
+            continue
+        env[name] = value if isinstance(value, str) else ""
+    return env
