@@ -88,6 +88,21 @@ def test_the_control_plane_gets_time_to_finish_a_running_update_on_shutdown() ->
     assert env["MCP_ADAPTERS_PULUMI_HOME"].startswith("/var/lib/mcp-adapters/")
 
 
+def test_mcp_clients_are_sent_to_the_sign_in_metadata_on_the_public_host() -> None:
+    def public_url(config: ControlPlaneConfig) -> str | None:
+        (deployment,) = [r for r in control_plane(SETTINGS, config, None) if r.kind == "Deployment"]
+        env = deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+        return next((e["value"] for e in env if e["name"] == "MCP_ADAPTERS_PUBLIC_URL"), None)
+
+    (ingress,) = [r for r in control_plane(SETTINGS, ControlPlaneConfig(), None) if r.kind == "Ingress"]
+    (rule,) = ingress.inputs["spec"]["rules"]
+    assert rule["http"]["paths"][0]["path"] == "/"  # /.well-known/oauth-protected-resource/... reaches it
+    assert public_url(ControlPlaneConfig()) == f"https://{rule['host']}"
+    assert public_url(ControlPlaneConfig(env={"MCP_ADAPTERS_PUBLIC_URL": "https://mcp.example.org"})) == (
+        "https://mcp.example.org"
+    )
+
+
 def test_the_control_plane_can_manage_exactly_what_adapters_are_made_of() -> None:
     (role,) = [r for r in control_plane(SETTINGS, ControlPlaneConfig(), None) if r.kind == "Role"]
     granted = {res for rule in role.inputs["rules"] for res in rule["resources"] if "create" in rule["verbs"]}

@@ -147,6 +147,10 @@ def control_plane(
         {"name": "MCP_ADAPTERS_PULUMI_HOME", "value": f"{DATA_DIR}/pulumi-home"},
         {"name": "MCP_ADAPTERS_SHUTDOWN_GRACE_SECONDS", "value": str(SHUTDOWN_GRACE_SECONDS)},
     ]
+    if "MCP_ADAPTERS_PUBLIC_URL" not in config.env:
+        # Its Ingress serves the adapters' host (every path but the adapters' own /mcp): MCP clients find the
+        # sign-in metadata (RFC 9728) there, under URLs that must name that host, not the pod's.
+        env.append({"name": "MCP_ADAPTERS_PUBLIC_URL", "value": f"https://{settings.host}"})
     env += [{"name": k, "value": v} for k, v in sorted(config.env.items())]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
     if database_url:
