@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -37,7 +38,7 @@ async def test_a_crashed_session_fails_its_request_then_is_gone(start_bridge: An
         assert (await fresh.call_tool("add", {"a": 1, "b": 1})).structured_content == {"result": 2}
 
 
-def test_server_stderr_is_logged_with_its_session(start_bridge: Any) -> None:
+def test_server_stderr_is_logged_with_its_sessions_tag(start_bridge: Any) -> None:
     bridge = start_bridge("dual")
     with httpx.Client(timeout=20) as client:
         session = initialize(client, bridge.url)
@@ -49,7 +50,9 @@ def test_server_stderr_is_logged_with_its_session(start_bridge: Any) -> None:
             break
         time.sleep(0.05)
     assert lines
-    assert lines[0]["session"] == session
+    # The tag, not the id: a reader of the logs must not learn what would let them use the session.
+    assert lines[0]["session"] == hashlib.sha256(session.encode()).hexdigest()[:12]
+    assert session not in bridge.log()
 
 
 def test_environment_reaches_the_server_without_the_bridge_settings(start_bridge: Any, tmp_path: Any) -> None:

@@ -15,6 +15,9 @@ SSE_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-accel-buffering", b"no"),
 ]
 PING = b": ping\n\n"
+# Who is calling, as the control plane's relay or the ingress's forward auth says (the caller's own copy is
+# stripped before it gets here).
+USER_HEADER = b"x-mcp-userid"
 
 
 class BodyTooLarge(Exception):
@@ -47,6 +50,15 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def caller(scope: Scope) -> str | None:
+    """The identity that sends this request, None when nobody says (the bridge run by hand).
+
+    Every copy of the header counts: two copies never equal one, so a request cannot add an identity to another.
+    """
+    values = [value.decode("latin-1") for key, value in scope["headers"] if key == USER_HEADER]
+    return "\n".join(values) if values else None
 
 
 async def send_json(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:

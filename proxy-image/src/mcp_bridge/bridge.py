@@ -12,13 +12,13 @@ import anyio
 import anyio.abc
 
 from mcp_bridge import jsonrpc as rpc
+from mcp_bridge import sessionid
 from mcp_bridge.child import ChildProcess, ChildStartError
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message
 from mcp_bridge.metrics import Metrics
 from mcp_bridge.pool import Deliver, PooledChild, StatelessPool, Unavailable
 from mcp_bridge.session import PooledSession, ProcessSession, Session
-from mcp_bridge.sessionid import new_session_id
 from mcp_bridge.settings import BridgeSettings, child_environment
 from mcp_bridge.translate import modern_envelope_request
 
@@ -204,14 +204,14 @@ class Bridge:
             rpc.SERVER_UNAVAILABLE, f"the MCP server process exited (code {code}); start a new session"
         )
         session.end_streams()
-        logger.warning("session lost its server process", extra={"session": session.id, "returncode": code})
+        logger.warning("session lost its server process", extra={"session": session.tag, "returncode": code})
 
     # ---- sessions ----------------------------------------------------------------------------
 
     async def open_session(
-        self, initialize: Message, *, single_stream: Exchange | None = None
+        self, initialize: Message, *, owner: str | None, single_stream: Exchange | None = None
     ) -> tuple[Session, Message]:
-        """Start a handshake-era session; returns it with the reply to its `initialize`."""
+        """Start a handshake-era session for `owner` (the caller's identity); returns it with its `initialize` reply."""
         if self.draining:
             raise Unavailable("the bridge is shutting down")
         if len(self.sessions) >= self.settings.max_sessions:
@@ -221,7 +221,7 @@ class Bridge:
         wait = self._refuse_until - time.monotonic()
         if wait > 0:
             raise Backoff(f"the MCP server keeps exiting at start; retry in {wait:.0f}s (see the bridge log)", wait)
-        session_id = new_session_id(self.settings.replica_id)
+        session_id = sessionid.new_session_id(self.settings.replica_id)
         pool = await self._ready_pool()
         use_pool = pool.era == "modern" and (self.settings.session_mode == "pool" or self._no_handshake)
         if not use_pool:
@@ -232,22 +232,28 @@ class Bridge:
             elif "error" in reply:
                 return session, reply  # not kept: the client may retry with another initialize
             else:
-                self._register(session, single_stream)
+                self._register(session, reply, owner, single_stream)
                 return session, reply
         pooled = PooledSession(session_id, self.metrics, pool, initialize)
         if pool.discover is None:
             raise Unavailable(pool.last_error or "the MCP server is not running yet")
-        self._register(pooled, single_stream)
-        return pooled, rpc.result(initialize.get("id"), pooled.initialize_result())
+        reply = rpc.result(initialize.get("id"), pooled.initialize_result())
+        self._register(pooled, reply, owner, single_stream)
+        return pooled, reply
 
-    def _register(self, session: Session, single_stream: Exchange | None) -> None:
+    def _register(self, session: Session, reply: Message, owner: str | None, single_stream: Exchange | None) -> None:
+        found = reply.get("result")
+        version = found.get("protocolVersion") if isinstance(found, dict) else None
+        session.protocol_version = version if isinstance(version, str) else None
+        session.owner = owner
         session.single_stream = single_stream
         self.sessions[session.id] = session
         self.metrics.sessions.set(len(self.sessions))
 
     async def _open_process_session(self, session_id: str, initialize: Message) -> tuple[Session, Message | None]:
-        child, relay, started = await self._start_session_child(session_id)
-        child.label = session_id
+        label = sessionid.tag(session_id)
+        child, relay, started = await self._start_session_child(label)
+        child.label = label
         session = ProcessSession(session_id, self.metrics, child)
         relay.attach(session.route)
         self.metrics.children.labels("session").inc()
@@ -291,9 +297,10 @@ class Bridge:
             )
             self._refuse_until = time.monotonic() + delay
 
-    def get_session(self, session_id: str) -> Session | None:
+    def get_session(self, session_id: str, *, caller: str | None) -> Session | None:
+        """The session, if it is open and `caller` opened it; another caller is told exactly what a stranger is."""
         session = self.sessions.get(session_id)
-        return None if session is None or session.gone else session
+        return None if session is None or session.gone or not session.belongs_to(caller) else session
 
     async def end_session(self, session_id: str) -> bool:
         session = self.sessions.pop(session_id, None)
@@ -313,7 +320,7 @@ class Bridge:
             for session in list(self.sessions.values()):
                 streaming = session.standalone is not None and not session.standalone.closed
                 if session.last_active < cutoff and not session.busy and not streaming:
-                    logger.info("closing idle session", extra={"session": session.id})
+                    logger.info("closing idle session", extra={"session": session.tag})
                     await self.end_session(session.id)
 
     async def _ready_pool(self) -> StatelessPool:

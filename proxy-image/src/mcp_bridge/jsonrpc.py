@@ -35,6 +35,8 @@ MODERN_VERSIONS: Final = tuple(MODERN_PROTOCOL_VERSIONS)
 HANDSHAKE_VERSIONS: Final = tuple(HANDSHAKE_PROTOCOL_VERSIONS)
 LATEST_MODERN: Final = MODERN_VERSIONS[-1]
 LATEST_HANDSHAKE: Final = HANDSHAKE_VERSIONS[-1]
+# The first revision without JSON-RPC batches (2025-03-26 allowed them; versions are dates, so they sort).
+FIRST_WITHOUT_BATCHING: Final = "2025-06-18"
 
 # The HTTP status a modern (2026-07-28) error reply travels with; everything else is 200.
 ERROR_HTTP_STATUS: Final = {
@@ -106,6 +108,11 @@ def envelope_version(msg: Message) -> str | None:
 
 def progress_token(msg: Message) -> Any:
     return (meta(msg) or {}).get("progressToken")
+
+
+def batching_allowed(version: str | None) -> bool:
+    """Whether a session that agreed on `version` may send batches (a server that named no version: yes)."""
+    return version is None or version < FIRST_WITHOUT_BATCHING
 
 
 def load_body(body: bytes) -> tuple[list[Any], bool]:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from mcp_bridge import jsonrpc as rpc
+from mcp_bridge import sessionid
 from mcp_bridge.child import ChildGone, ChildProcess
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message, id_key
@@ -30,6 +31,10 @@ class Session:
     def __init__(self, session_id: str, metrics: Metrics) -> None:
         self.id = session_id
         self.metrics = metrics
+        # The identity that opened the session (`X-Mcp-UserId`, None when absent): the only one that may use it.
+        self.owner: str | None = None
+        # The version `initialize` agreed on: it decides whether a JSON-RPC batch is allowed.
+        self.protocol_version: str | None = None
         self.waiting: dict[tuple[str, Any], Exchange] = {}
         self.by_progress: dict[tuple[str, Any], Exchange] = {}
         self.standalone: Exchange | None = None
@@ -37,6 +42,13 @@ class Session:
         self.single_stream: Exchange | None = None
         self.last_active = time.monotonic()
         self.gone = False
+
+    @property
+    def tag(self) -> str:
+        return sessionid.tag(self.id)
+
+    def belongs_to(self, caller: str | None) -> bool:
+        return caller == self.owner
 
     @property
     def busy(self) -> bool:

@@ -1,7 +1,12 @@
-"""Session ids that name their owner replica: `<replica-id>.<128 random bits in hex>`."""
+"""Session ids that name their owner replica: `<replica-id>.<128 random bits in hex>`.
+
+An id is a bearer secret within its owner's identity: the logs (which readers of
+an adapter may fetch) name a session by its `tag` only.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
@@ -16,3 +21,8 @@ def owner_of(session_id: str) -> str | None:
     """The replica that owns a session, or None when the id is not one of ours."""
     found = _SESSION_ID.fullmatch(session_id)
     return found["replica"] if found else None
+
+
+def tag(session_id: str) -> str:
+    """A session's name in logs: the first 12 hex of its id's SHA-256 (the id cannot be recovered from it)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:12]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 from starlette.types import Receive, Scope, Send
 
 from mcp_bridge import jsonrpc as rpc
-from mcp_bridge._http import SSE_HEADERS, send_empty, send_json
+from mcp_bridge._http import SSE_HEADERS, caller, send_empty, send_json
 from mcp_bridge.bridge import Bridge, SessionLimit
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message
@@ -17,7 +17,7 @@ from mcp_bridge.peers import PeerForwarder
 from mcp_bridge.pool import Unavailable
 from mcp_bridge.session import Session
 from mcp_bridge.sessionid import new_session_id, owner_of
-from mcp_bridge.streamable_http import HttpError, pump_stream, read_messages
+from mcp_bridge.streamable_http import HttpError, pump_stream, read_messages, refuse_unsupported_batch
 
 logger = logging.getLogger("mcp_bridge.sse")
 
@@ -25,6 +25,8 @@ logger = logging.getLogger("mcp_bridge.sse")
 @dataclass
 class _Stream:
     exchange: Exchange
+    # The identity that opened the stream (`X-Mcp-UserId`): only it may post to the stream's session.
+    owner: str | None
     session: Session | None = None
     opening: bool = False
 
@@ -40,7 +42,7 @@ class LegacySSE:
             await send_json(send, 503, rpc.error(None, rpc.SERVER_UNAVAILABLE, "the bridge is shutting down"))
             return
         stream_id = new_session_id(self.bridge.settings.replica_id)
-        entry = _Stream(Exchange(None))
+        entry = _Stream(Exchange(None), owner=caller(scope))
         self.streams[stream_id] = entry
         endpoint = f"{scope.get('root_path', '')}/messages?session_id={stream_id}"
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
@@ -60,11 +62,13 @@ class LegacySSE:
             return
         entry = self.streams.get(stream_id)
         try:
-            if entry is None:
+            if entry is None or entry.owner != caller(scope):  # another identity's stream looks like no stream
                 raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: open a new stream at /sse")
-            messages, _, body = await read_messages(scope, receive, self.bridge.settings.max_body_bytes)
+            messages, batch, body = await read_messages(scope, receive, self.bridge.settings.max_body_bytes)
+            if batch and entry.session is not None:
+                refuse_unsupported_batch(entry.session)
             for msg in messages:
-                await self._accept(entry, msg, body if len(messages) == 1 else None)
+                await self._accept(entry, msg, None if batch else body)
         except HttpError as exc:
             await send_json(send, exc.status, rpc.error(None, exc.code, str(exc)), exc.headers)
             return
@@ -86,7 +90,7 @@ class LegacySSE:
 
     async def _open(self, entry: _Stream, msg: Message) -> None:
         try:
-            session, reply = await self.bridge.open_session(msg, single_stream=entry.exchange)
+            session, reply = await self.bridge.open_session(msg, owner=entry.owner, single_stream=entry.exchange)
         except (Unavailable, SessionLimit) as exc:
             entry.exchange.deliver(rpc.error(msg.get("id"), rpc.SERVER_UNAVAILABLE, str(exc)))
             entry.opening = False

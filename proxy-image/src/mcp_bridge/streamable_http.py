@@ -27,6 +27,7 @@ from mcp_bridge._http import (
     SSE_HEADERS,
     BodyTooLarge,
     accepts,
+    caller,
     header,
     read_body,
     send_empty,
@@ -44,6 +45,9 @@ from mcp_bridge.session import Session
 from mcp_bridge.sessionid import owner_of
 
 logger = logging.getLogger("mcp_bridge.http")
+
+# Unknown, closed, and another identity's session all get this same answer: a session's existence does not leak.
+_NO_SESSION = "Session not found: start a new session with initialize"
 
 
 class HttpError(Exception):
@@ -107,7 +111,7 @@ class StreamableHTTP:
             elif scope["method"] == "GET":
                 await self._get(scope, receive, send, session_id)
             elif scope["method"] == "DELETE":
-                await self._delete(send, session_id)
+                await self._delete(scope, send, session_id)
             else:
                 raise HttpError(405, rpc.INVALID_REQUEST, "Method Not Allowed", [(b"allow", b"GET, POST, DELETE")])
         except HttpError as exc:
@@ -136,10 +140,12 @@ class StreamableHTTP:
             await self._initialize(messages[0], scope, receive, send, json_ok)
             return
         if session_id is not None:
-            session = self.bridge.get_session(session_id)
+            session = self.bridge.get_session(session_id, caller=caller(scope))
             if session is None:
-                raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: start a new session with initialize")
-            raw = body if len(messages) == 1 else None
+                raise HttpError(404, rpc.SERVER_UNAVAILABLE, _NO_SESSION)
+            if batch:
+                refuse_unsupported_batch(session)
+            raw = None if batch else body  # a batch goes to the server one message at a time
             await self._session_post(session, messages, raw, batch, (json_ok, sse_ok), scope, receive, send)
             return
         version_header = header(scope, b"mcp-protocol-version")
@@ -158,7 +164,7 @@ class StreamableHTTP:
     async def _initialize(self, msg: Message, scope: Scope, receive: Receive, send: Send, json_ok: bool) -> None:
         started = time.perf_counter()
         try:
-            session, reply = await self.bridge.open_session(msg)
+            session, reply = await self.bridge.open_session(msg, owner=caller(scope))
         except (Unavailable, SessionLimit) as exc:
             self.bridge.metrics.requests.labels("initialize", "handshake", "unavailable").inc()
             raise unavailable(exc) from exc
@@ -267,9 +273,9 @@ class StreamableHTTP:
                 "(2026-07-28 clients use subscriptions/listen instead)",
                 [(b"allow", b"POST")],
             )
-        session = self.bridge.get_session(session_id)
+        session = self.bridge.get_session(session_id, caller=caller(scope))
         if session is None:
-            raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: start a new session with initialize")
+            raise HttpError(404, rpc.SERVER_UNAVAILABLE, _NO_SESSION)
         if not accepts(scope)[1]:
             raise HttpError(406, rpc.INVALID_REQUEST, "Not Acceptable: the stream needs Accept: text/event-stream")
         if self.bridge.draining:
@@ -286,12 +292,25 @@ class StreamableHTTP:
         )
         await pump_stream(stream, receive, send)
 
-    async def _delete(self, send: Send, session_id: str | None) -> None:
+    async def _delete(self, scope: Scope, send: Send, session_id: str | None) -> None:
         if session_id is None:
             raise HttpError(400, rpc.INVALID_REQUEST, "Bad Request: DELETE needs Mcp-Session-Id")
-        if not await self.bridge.end_session(session_id):
-            raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found")
+        session = self.bridge.get_session(session_id, caller=caller(scope))
+        if session is None or not await self.bridge.end_session(session.id):
+            raise HttpError(404, rpc.SERVER_UNAVAILABLE, _NO_SESSION)
         await send_empty(send, 200)
+
+
+def refuse_unsupported_batch(session: Session) -> None:
+    """A JSON-RPC batch is answered element by element up to 2025-03-26; later versions removed batching."""
+    version = session.protocol_version
+    if not rpc.batching_allowed(version):
+        raise HttpError(
+            400,
+            rpc.INVALID_REQUEST,
+            f"Invalid Request: batching is not supported by protocol version {version} "
+            "(removed in 2025-06-18): send one JSON-RPC message per request",
+        )
 
 
 def _envelope_rejection(msg: Message, pairs: list[tuple[str, str]]) -> Message | None:
