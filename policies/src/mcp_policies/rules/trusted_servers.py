@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mcp_infra.render import CACHE_ENV, PLATFORM_ENV
@@ -27,7 +27,7 @@ def trusted_servers(resource: Resource, config: PolicyConfig) -> Iterator[str]:
         yield from server_problems(repository, _adapter_env(container), config.trusted_servers)
 
 
-def _adapter_env(container: dict[str, Any]) -> dict[str, str]:
+def _adapter_env(container: Mapping[str, Any]) -> dict[str, str]:
     """The container's variables except the render's own; a value from a Secret counts by its name."""
     env: dict[str, str] = {}
     for item in listing(container.get("env")):
