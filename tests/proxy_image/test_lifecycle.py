@@ -183,6 +183,18 @@ def test_metrics_count_sessions_requests_and_restarts(start_bridge: Any) -> None
     assert httpx.get(f"{bridge.base}/healthz").json() == {"status": "alive"}
 
 
+def test_made_up_methods_do_not_grow_the_metrics(start_bridge: Any) -> None:
+    """The method label comes from the caller: made-up names (unknown to the server: errors) share one label."""
+    bridge = start_bridge("dual")
+    with httpx.Client(timeout=20) as client:
+        session = initialize(client, bridge.url)
+        for i in range(20):
+            call(client, bridge.url, session, f"made/up-{i}", rid=i + 2)
+        metrics = client.get(f"{bridge.base}/metrics").text
+    assert "made/up" not in metrics
+    assert 'mcp_bridge_requests_total{era="handshake",method="other",outcome="error"} 20.0' in metrics
+
+
 def test_dns_rebinding_is_refused_on_loopback(start_bridge: Any) -> None:
     bridge = start_bridge("dual")
     evil_host = httpx.get(f"{bridge.base}/readyz", headers={"Host": "evil.example:8000"})

@@ -330,13 +330,12 @@ class Forwarder:
         *,
         code: int = rpc.SERVER_UNAVAILABLE,
     ) -> None:
-        self.metrics.requests.labels(label, "forward", outcome).inc()
+        self.metrics.request(label, "forward", outcome)
         with contextlib.suppress(OSError):
             await send_json(send, status, rpc.error(None, code, message), headers)
 
     def _count(self, label: str, outcome: str, started: float) -> None:
-        self.metrics.requests.labels(label, "forward", outcome).inc()
-        self.metrics.latency.labels(label, "forward").observe(time.perf_counter() - started)
+        self.metrics.request(label, "forward", outcome, started)
 
 
 def _to_upstream(name: bytes) -> bool:

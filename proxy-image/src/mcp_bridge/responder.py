@@ -49,8 +49,7 @@ class Responder:
         """Count the request once, before its last byte leaves (so a client that reads metrics next sees it)."""
         if not self.recorded:
             self.recorded = True
-            self.metrics.requests.labels(self.method, self.era, outcome).inc()
-            self.metrics.latency.labels(self.method, self.era).observe(time.perf_counter() - self.started)
+            self.metrics.request(self.method, self.era, outcome, self.started)
 
     async def respond(
         self, receive: Receive, send: Send, *, json_ok: bool, sse_ok: bool, batch: bool, modern: bool

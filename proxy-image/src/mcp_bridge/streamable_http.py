@@ -166,12 +166,11 @@ class StreamableHTTP:
         try:
             session, reply = await self.bridge.open_session(msg, owner=caller(scope))
         except (Unavailable, SessionLimit) as exc:
-            self.bridge.metrics.requests.labels("initialize", "handshake", "unavailable").inc()
+            self.bridge.metrics.request("initialize", "handshake", "unavailable")
             raise unavailable(exc) from exc
         headers = [] if session.gone else [(b"mcp-session-id", session.id.encode())]
         outcome = "error" if "error" in reply else "ok"
-        self.bridge.metrics.requests.labels("initialize", "handshake", outcome).inc()
-        self.bridge.metrics.latency.labels("initialize", "handshake").observe(time.perf_counter() - started)
+        self.bridge.metrics.request("initialize", "handshake", outcome, started)
         if json_ok:
             await send_json(send, 200, rpc.dumps(reply), headers)
         else:
@@ -232,7 +231,7 @@ class StreamableHTTP:
         try:
             handle = await self.bridge.stateless(msg, exchange.deliver)
         except Unavailable as exc:
-            self.bridge.metrics.requests.labels(str(msg["method"]), "stateless", "unavailable").inc()
+            self.bridge.metrics.request(str(msg["method"]), "stateless", "unavailable")
             raise unavailable(exc) from exc
 
         async def abandon(ids: list[Any], reason: str) -> None:
