@@ -11,25 +11,9 @@ from mcp_infra.secrets import is_secret, is_secret_name, is_secret_value, secret
 from mcp_infra.spec import AdapterSpec
 from pydantic import ValidationError
 
-PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----"
-JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+from tests.leaked_secrets import JWT, LEAKED
 
-# Issue 12: each of these was shown in clear to readers and stored unencrypted.
-LEAKED = {
-    "AUTH": "auth-s3cr3t",
-    "BEARER": "bearer-s3cr3t",
-    "AUTHORIZATION": "Bearer authz-s3cr3t",
-    "PGPASSWORD": "pg-s3cr3t",
-    "DB_PASS": "db-s3cr3t",
-    "PASSPHRASE": "phrase-s3cr3t",
-    "JWT": JWT,
-    "SESSION_COOKIE": "cookie-s3cr3t",
-    "AZURE_CLIENT_CERTIFICATE": "cert-s3cr3t",
-    "DATABASE_URL": "postgresql://app:dburl-s3cr3t@db.internal:5432/app",
-    "MONGODB_URI": "mongodb+srv://app:mongo-s3cr3t@cluster0.example.mongodb.net/app",
-    "SENTRY_DSN": "https://dsn-s3cr3t@o1.ingest.sentry.io/1",
-    "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/webhook-s3cr3t",
-}
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----"
 
 
 def spec(env: dict[str, str], marked: list[str] | None = None) -> AdapterSpec:

@@ -104,6 +104,19 @@ def start_bridge(tmp_path: Path) -> Iterator[Any]:
             bridge.process.wait()
 
 
+@pytest.fixture
+def two_replicas(start_bridge: Any) -> tuple[RunningBridge, RunningBridge]:
+    """Bridges `replica-a` and `replica-b`, each knowing where the other is (sessions name their owner)."""
+    port_a, port_b = free_port(), free_port()
+    a = start_bridge(
+        "dual", port=port_a, MCP_BRIDGE_REPLICA_ID="replica-a", MCP_BRIDGE_PEERS=f"replica-b=http://127.0.0.1:{port_b}"
+    )
+    b = start_bridge(
+        "dual", port=port_b, MCP_BRIDGE_REPLICA_ID="replica-b", MCP_BRIDGE_PEERS=f"replica-a=http://127.0.0.1:{port_a}"
+    )
+    return a, b
+
+
 def children_of(pid: int) -> list[int]:
     """Every live process whose parent chain leads to `pid` (Linux /proc)."""
     parents: dict[int, int] = {}

@@ -240,16 +240,8 @@ def test_sigterm_drains_the_request_in_flight_and_leaves_no_process(start_bridge
     assert not [pid for pid in server_pids if process_alive(pid)]
 
 
-def test_two_replicas_route_a_session_to_its_owner(start_bridge: Any) -> None:
-    from tests.conftest import free_port
-
-    port_a, port_b = free_port(), free_port()
-    a = start_bridge(
-        "dual", port=port_a, MCP_BRIDGE_REPLICA_ID="replica-a", MCP_BRIDGE_PEERS=f"replica-b=http://127.0.0.1:{port_b}"
-    )
-    b = start_bridge(
-        "dual", port=port_b, MCP_BRIDGE_REPLICA_ID="replica-b", MCP_BRIDGE_PEERS=f"replica-a=http://127.0.0.1:{port_a}"
-    )
+def test_two_replicas_route_a_session_to_its_owner(two_replicas: tuple[Any, Any]) -> None:
+    a, b = two_replicas
     with httpx.Client(timeout=20) as client:
         session = initialize(client, a.url)
         assert session.startswith("replica-a.")

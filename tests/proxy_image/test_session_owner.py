@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import free_port
 from tests.proxy_image._raw import ACCEPT, messages_of
 
 LOG_DEADLINE = 10.0
@@ -158,14 +157,8 @@ def test_a_legacy_sse_stream_takes_messages_only_from_its_opener(start_bridge: A
     assert stream_id not in bridge.log()
 
 
-def test_a_session_forwarded_to_its_owner_replica_still_belongs_to_its_opener(start_bridge: Any) -> None:
-    port_a, port_b = free_port(), free_port()
-    a = start_bridge(
-        "dual", port=port_a, MCP_BRIDGE_REPLICA_ID="replica-a", MCP_BRIDGE_PEERS=f"replica-b=http://127.0.0.1:{port_b}"
-    )
-    b = start_bridge(
-        "dual", port=port_b, MCP_BRIDGE_REPLICA_ID="replica-b", MCP_BRIDGE_PEERS=f"replica-a=http://127.0.0.1:{port_a}"
-    )
+def test_a_session_forwarded_to_its_owner_replica_still_belongs_to_its_opener(two_replicas: tuple[Any, Any]) -> None:
+    a, b = two_replicas
     with httpx.Client(timeout=10) as client:
         session = open_session(client, a.url, "alice")
         stranger = attempts(client, b.url, unknown_like(session), "alice")

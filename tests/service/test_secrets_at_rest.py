@@ -24,27 +24,12 @@ from mcp_adapters.views import adapter_view
 from mcp_infra.spec import SERVER_MANAGED_FIELDS, AdapterSpec
 
 from tests.conftest import VENV_BIN
+from tests.leaked_secrets import LEAKED as ISSUE_LEAKED
 from tests.service.conftest import ServiceProcess, everything_spec, wait_for
 
 pytestmark = pytest.mark.anyio
-JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXMzY3IzdA"
-# Each was shown in clear to readers and stored unencrypted before; `CLEAR` is what must never show.
-LEAKED = {
-    "AUTH": "auth-s3cr3t",
-    "BEARER": "bearer-s3cr3t",
-    "AUTHORIZATION": "Bearer authz-s3cr3t",
-    "PGPASSWORD": "pg-s3cr3t",
-    "DB_PASS": "db-s3cr3t",
-    "PASSPHRASE": "phrase-s3cr3t",
-    "JWT": JWT,
-    "SESSION_COOKIE": "cookie-s3cr3t",
-    "AZURE_CLIENT_CERTIFICATE": "cert-s3cr3t",
-    "DATABASE_URL": "postgresql://app:dburl-s3cr3t@db.internal:5432/app",
-    "MONGODB_URI": "mongodb+srv://app:mongo-s3cr3t@cluster0.example.mongodb.net/app",
-    "SENTRY_DSN": "https://dsn-s3cr3t@o1.ingest.sentry.io/1",
-    "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/webhook-s3cr3t",
-    "LICENSE": "license-s3cr3t",  # secret only because the caller marks it
-}
+# Each was shown in clear to readers and stored unencrypted before, and one the caller marks secret.
+LEAKED = {**ISSUE_LEAKED, "LICENSE": "license-s3cr3t"}
 # The part that must never show: the password or key inside a URL, the whole value otherwise.
 CLEAR = {name: (re.findall(r"[a-z]+-s3cr3t", value) or [value])[0] for name, value in LEAKED.items()}
 OLD_SECRETS = [name for name in LEAKED if name != "LICENSE"]

@@ -6,7 +6,7 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -28,15 +28,7 @@ def alive(pid: int) -> bool:
 
 def group_alive(pgid: int) -> bool:
     """Whether any live process is in this process group (a group outlives its leader)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                return True
-    return False
+    return any(fields[0] != "Z" and int(fields[2]) == pgid for _, fields in _stats())
 
 
 def is_ours(pid: int, started: int, replica_id: str) -> bool:
@@ -50,16 +42,18 @@ def is_ours(pid: int, started: int, replica_id: str) -> bool:
     return f"MCP_BRIDGE_REPLICA_ID={replica_id}".encode() in environ
 
 
-def _parents() -> dict[int, int]:
-    parents: dict[int, int] = {}
+def _stats() -> Iterator[tuple[int, list[str]]]:
+    """Every process's pid and /proc/<pid>/stat fields after the command name (state, ppid, pgrp, ...)."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                yield int(entry.name), (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            parents[int(entry.name)] = int(fields[1])
-    return parents
+
+
+def _parents() -> dict[int, int]:
+    return {pid: int(fields[1]) for pid, fields in _stats()}
 
 
 def descendants(pid: int, parents: dict[int, int] | None = None) -> list[int]:
