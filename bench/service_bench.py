@@ -1,6 +1,6 @@
 """Control-plane figures: POST latency, time to Ready (1 and N adapters), data-plane overhead.
 
-    .venv/bin/python bench/service_bench.py [--adapters 100]
+    .venv/bin/python bench/service_bench.py [--adapters 100] [--sandbox auto|bwrap|none]
 
 Starts a private `mcp-adapters serve` on 127.0.0.1 with a temporary state dir and prints a table.
 """
@@ -90,6 +90,9 @@ def rpc_ms(client: httpx.Client, url: str, n: int = 200) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--adapters", type=int, default=100)
+    parser.add_argument(
+        "--sandbox", choices=["auto", "bwrap", "none"], default="auto", help="MCP_ADAPTERS_LOCAL_SANDBOX"
+    )
     args = parser.parse_args()
     state, port = Path(tempfile.mkdtemp(prefix="mcp-adapters-bench-")), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_ADAPTERS_")}
@@ -98,6 +101,7 @@ def main() -> None:
         "MCP_ADAPTERS_POLL_SECONDS": "0.2",
         "MCP_ADAPTERS_RECONCILE_CONCURRENCY": "32",
         "MCP_ADAPTERS_LOG_LEVEL": "WARNING",
+        "MCP_ADAPTERS_LOCAL_SANDBOX": args.sandbox,
     }
     service = subprocess.Popen(
         [str(BIN / "mcp-adapters"), "serve", "--port", str(port)],
