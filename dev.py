@@ -7,7 +7,7 @@
     python3 dev.py cluster  # run that control plane on loopback; prints KUBECONFIG=<path> first, until Ctrl-C
 
 What it installs stays inside the checkout (`.venv/`, `.tools/`), except
-bubblewrap (the local target's sandbox) and PostgreSQL (for the tests), which
+bubblewrap (the local target's sandbox), PostgreSQL and Chromium (for the tests), which
 come from Debian's packages when they are missing and we may install them
 (root with apt-get), and the Go-built tools, which go to a cache
 outside the checkout (`~/.cache/mcp-adapters/tools/`, see tests/realstack/tools.py)
@@ -82,10 +82,12 @@ def postgres_bin_dir() -> Path | None:
 
 def ensure_debian_packages(test: bool) -> None:
     """Debian packages: bubblewrap (the local target's sandbox) and, for the tests, PostgreSQL's server binaries
-    (the tests start their own private cluster)."""
+    (the tests start their own private cluster) and Chromium (the portal's browser tests)."""
     wanted = [] if shutil.which("bwrap") else ["bubblewrap"]
     if test and postgres_bin_dir() is None and not os.environ.get("MCP_ADAPTERS_TEST_DATABASE_URL"):
         wanted.append("postgresql")
+    if test and not Path("/usr/bin/chromium").exists():
+        wanted.append("chromium")  # the portal's browser tests drive it with Playwright; no browser download
     if not wanted:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):

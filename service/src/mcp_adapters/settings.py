@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     entra_scopes: CommaList = Field(default_factory=list)
     # The origin clients reach the service at (behind an ingress or proxy); the request's own otherwise.
     public_url: str | None = None
+    # The portal signs in as this public client (an Entra app registration with a SPA redirect URI <origin>/portal/).
+    portal_client_id: str | None = None
+    portal_templates_dir: Path | None = None
     jwt_leeway_seconds: float = Field(default=60.0, ge=0, le=600)
     jwks_cache_seconds: int = Field(default=3600, ge=1)
     # An unknown key id triggers a JWKS refetch (key rotation) at most this often, so forged kids cannot flood it.

@@ -44,6 +44,17 @@ class AdapterStore:
         with self.sessions() as session:
             return session.get(OperationRow, op_id)
 
+    def operations(self, row: AdapterRow, limit: int) -> Sequence[OperationRow]:
+        """This adapter's operations, newest first (not those of an earlier adapter of the same name)."""
+        query = (
+            select(OperationRow)
+            .where(OperationRow.adapter == row.name, OperationRow.started_at >= row.created_at)
+            .order_by(OperationRow.id.desc())
+            .limit(limit)
+        )
+        with self.sessions() as session:
+            return session.scalars(query).all()
+
     def create(self, spec: AdapterSpec, created_by: str) -> AdapterRow:
         now = utcnow()
         sealed, names = self._seal(spec)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from mcp_adapters import __version__
 from mcp_adapters.api import problems
-from mcp_adapters.api.middleware import HostGuard, RequestMetrics
-from mcp_adapters.api.routes import adapters, health, mcp, oauth, status, verify
+from mcp_adapters.api.middleware import HostGuard, OriginGuard, RequestMetrics, SecurityHeaders
+from mcp_adapters.api.routes import adapters, docs, health, mcp, oauth, portal, status, verify
+from mcp_adapters.auth.resource import ProtectedResource
+from mcp_adapters.portal import STATIC
 from mcp_adapters.runtime import Runtime
 from mcp_adapters.settings import LOOPBACK_NAMES, Settings
 
@@ -45,15 +49,29 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # our own /docs: Swagger UI's assets from the service, not a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
     problems.install(app)
-    for module in (adapters, status, verify, mcp, health, oauth):
+    for module in (adapters, status, verify, mcp, health, oauth, portal, docs):
         app.include_router(module.router)
+    app.mount("/docs/assets", docs.assets(), name="docs-assets")
+    app.mount("/portal", StaticFiles(directory=STATIC, html=True, check_dir=False), name="portal")
+    # Added innermost first: metrics see everything, security headers reach even the guards' refusals.
     app.add_middleware(problems.BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(OriginGuard, public_url=settings.public_url)
     allowed = settings.allowed_hosts or (sorted(LOOPBACK_NAMES | {"testserver"}) if settings.dev_mode else [])
     app.add_middleware(HostGuard, allowed=allowed)
+    app.add_middleware(SecurityHeaders, connect_origins=_sign_in_origins(settings))
     app.add_middleware(RequestMetrics)
     return app
+
+
+def _sign_in_origins(settings: Settings) -> list[str]:
+    """Where the portal's sign-in talks to (the authorization server's discovery and token endpoints)."""
+    if settings.dev_mode:
+        return []
+    parts = [urlsplit(server) for server in ProtectedResource(settings).authorization_servers]
+    return sorted({f"{p.scheme}://{p.netloc}" for p in parts if p.scheme in ("http", "https") and p.netloc})

@@ -1,4 +1,4 @@
-"""`/adapters/{name}/status` and `/adapters/{name}/logs`: what converged, what failed, what the replicas print."""
+"""`/adapters/{name}/status`, `/operations` and `/logs`: what converged, what failed, what the replicas print."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from mcp_adapters.api.deps import CurrentIdentity, PermissionsDep, RuntimeDep, StoreDep
 from mcp_adapters.api.routes.adapters import PROBLEMS, AdapterName
 from mcp_adapters.errors import NotFound
-from mcp_adapters.models import AdapterStatus
-from mcp_adapters.views import status_view
+from mcp_adapters.models import AdapterStatus, Operation
+from mcp_adapters.views import operation_view, status_view
 
 router = APIRouter(prefix="/adapters", tags=["adapters"])
 MAX_TAIL = 10_000
@@ -24,6 +24,23 @@ async def get_status(
 ) -> AdapterStatus:
     row = permissions.require_read(who, await run_sync(store.get, name), name)
     return status_view(row, await run_sync(store.operation, row.last_operation_id))
+
+
+@router.get(
+    "/{name}/operations",
+    response_model=list[Operation],
+    responses=PROBLEMS,
+    summary="The adapter's operations over time, newest first",
+)
+async def get_operations(
+    name: AdapterName,
+    who: CurrentIdentity,
+    store: StoreDep,
+    permissions: PermissionsDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="How many, newest first.")] = 50,
+) -> list[Operation]:
+    row = permissions.require_read(who, await run_sync(store.get, name), name)
+    return [view for op in await run_sync(store.operations, row, limit) if (view := operation_view(op)) is not None]
 
 
 @router.get(
