@@ -4,7 +4,8 @@
 the MCP authorization spec says: OpenID discovery at `<issuer>/.well-known/openid-configuration`,
 an `/authorize` that redirects back with a code at once (the user is already signed in), a `/token`
 that checks the PKCE verifier (RFC 7636, S256) and issues an access token, and the JWKS. Like Entra
-ID it has no dynamic client registration: clients are registered beforehand.
+ID it has no dynamic client registration (clients are registered beforehand) and answers a browser
+page's discovery and token requests with CORS headers (a single-page app's public client).
 """
 
 from __future__ import annotations
@@ -175,6 +176,8 @@ def _handler(provider: IdentityProvider) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
+            if origin := self.headers.get("Origin"):  # as Entra ID does for a SPA's discovery and token requests
+                self.send_header("Access-Control-Allow-Origin", origin)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
