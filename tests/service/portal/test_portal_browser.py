@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VENV_BIN
+from tests.conftest import VENV_BIN, free_port
 from tests.service.conftest import ServiceProcess, everything_spec, wait_for
+from tests.service.identity_provider import AUDIENCE, IdentityProvider, Keys
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Set to a directory (e.g. docs) to save screenshots of the main views there.
@@ -55,8 +56,8 @@ def service(start_service: Callable[..., ServiceProcess]) -> ServiceProcess:
 class Pages:
     """New pages on the service, each failing its test on console errors and page errors."""
 
-    def __init__(self, browser: Browser, service: ServiceProcess) -> None:
-        self.browser, self.service = browser, service
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
         self.problems: list[str] = []
         self.expected: list[str] = []
         self.contexts: list[BrowserContext] = []
@@ -70,8 +71,8 @@ class Pages:
         if message.type == "error" and not any(expected in text for expected in self.expected):
             self.problems.append(f"console error: {text}")
 
-    def open(self, width: int = 1280, height: int = 900) -> Page:
-        context = self.browser.new_context(viewport={"width": width, "height": height}, base_url=self.service.url)
+    def open(self, service: ServiceProcess, width: int = 1280, height: int = 900) -> Page:
+        context = self.browser.new_context(viewport={"width": width, "height": height}, base_url=service.url)
         self.contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(STEP)
@@ -81,8 +82,9 @@ class Pages:
 
 
 @pytest.fixture
-def pages(browser: Browser, service: ServiceProcess) -> Iterator[Pages]:
-    pages = Pages(browser, service)
+def pages(browser: Browser, start_service: Callable[..., ServiceProcess]) -> Iterator[Pages]:
+    # After start_service, so the pages close before the services stop.
+    pages = Pages(browser)
     yield pages
     for context in pages.contexts:
         context.close()
@@ -111,7 +113,7 @@ def call_add(page: Page) -> None:
 
 
 def test_create_use_change_and_delete_an_adapter(pages: Pages, service: ServiceProcess) -> None:
-    page = pages.open()
+    page = pages.open(service)
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/portal/#/adapters$"))
     expect(page.locator("#empty-state")).to_be_visible()
@@ -184,7 +186,7 @@ def test_who_sees_and_may_change_an_adapter(pages: Pages, service: ServiceProces
         created = api.post("/adapters", json=everything_spec("shared", requiredRoles=["mcp.reader"]))
         assert created.status_code == 201, created.text
         wait_for(lambda: api.get("/adapters/shared").json()["status"]["phase"] == "Ready", what="shared to be Ready")
-    page = pages.open()
+    page = pages.open(service)
     page.goto("/portal/")
     row = page.locator('#adapters-table tr[data-name="shared"]')
     expect(row).to_contain_text("Ready")
@@ -211,7 +213,7 @@ def test_the_list_fits_a_phone(pages: Pages, service: ServiceProcess) -> None:
     with service.api() as api:
         for name in ("phone-one", "phone-two"):
             assert api.post("/adapters", json=everything_spec(name)).status_code == 201
-    page = pages.open(width=390, height=844)
+    page = pages.open(service, width=390, height=844)
     page.goto("/portal/")
     expect(page.locator("#adapters-table tbody tr")).to_have_count(2)
     expect(page.locator('tr[data-name="phone-two"]')).to_be_visible()
@@ -226,7 +228,7 @@ def test_the_list_fits_a_phone(pages: Pages, service: ServiceProcess) -> None:
 
 def test_the_api_errors_show_next_to_the_fields(pages: Pages, service: ServiceProcess) -> None:
     pages.expect_error(f"status of 422 (Unprocessable Entity) (http://127.0.0.1:{service.port}/adapters?dryRun=true)")
-    page = pages.open()
+    page = pages.open(service)
     page.goto("/portal/#/new")
     name = page.get_by_label("Name", exact=True)
     name.fill("Bad_Name")
@@ -255,3 +257,82 @@ def test_the_api_errors_show_next_to_the_fields(pages: Pages, service: ServicePr
     assert '"API_TOKEN": "<hidden: typed in the form>"' in text
     assert "s3cr3t-value" not in text
     assert service.api().get("/adapters").json() == []
+
+
+def test_a_mandatory_finding_disables_apply(pages: Pages, start_service: Callable[..., ServiceProcess]) -> None:
+    service = start_service()  # no trusted-servers list: the policy's default (npx, uvx) refuses the local demo
+    page = pages.open(service)
+    page.goto("/portal/#/new/local-demo")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("demo")
+    page.get_by_role("button", name="Review", exact=True).click()
+    finding = page.locator("#review .finding-mandatory")
+    expect(finding).to_contain_text("trusted-servers")
+    expect(page.locator("#apply")).to_be_disabled()
+    expect(page.locator("#apply-blocked")).to_contain_text("Apply is disabled: trusted-servers (mandatory) says")
+    # Changing the adapter withdraws the review.
+    page.get_by_label("Replicas", exact=True).fill("2")
+    expect(page.locator("#review")).to_have_count(0)
+
+
+def test_a_secret_is_never_shown_back(pages: Pages, service: ServiceProcess) -> None:
+    spec = everything_spec("keeper", description="keeps a secret")
+    spec["environmentVariables"]["API_TOKEN"] = "the-real-secret"
+    with service.api() as api:
+        assert api.post("/adapters", json=spec).status_code == 201
+    page = pages.open(service)
+    page.goto("/portal/#/adapters/keeper")
+    expect(page.locator("dl.spec")).to_contain_text("API_TOKEN = •••• (secret)")
+    page.locator("#edit").click()
+    secret = page.locator('.env-row:has(.env-name[value="API_TOKEN"]) .env-value')
+    expect(secret).to_have_attribute("placeholder", "•••• unchanged")
+    expect(secret).to_have_attribute("type", "password")
+    expect(secret).to_have_value("")
+    # Sent back as <redacted>, the stored value is kept: nothing changes.
+    page.get_by_role("button", name="Review", exact=True).click()
+    expect(page.locator("#change-summary")).to_contain_text("No change to adapter keeper")
+    page.get_by_label("Description").fill("still keeps it")
+    page.get_by_role("button", name="Review", exact=True).click()
+    expect(page.locator("#change-summary")).to_contain_text("Update adapter keeper")
+    page.locator("#apply").click()
+    expect(page.locator("dl.spec")).to_contain_text("still keeps it")
+    assert "the-real-secret" not in page.content()
+    wait_for(lambda: service.api().get("/adapters/keeper").json()["generation"] == 2, what="the change")
+    with service.api() as api:
+        env = api.get("/adapters/keeper").json()["environmentVariables"]
+    assert env["API_TOKEN"] == "<redacted>"
+
+
+def test_sign_in_with_entra_id(pages: Pages, start_service: Callable[..., ServiceProcess]) -> None:
+    port = free_port()
+    redirect = f"http://127.0.0.1:{port}/portal/"
+    provider = IdentityProvider(Keys(), clients={"portal-client": [redirect]}, user="carol", roles=["mcp.admin"])
+    provider.start()
+    try:
+        service = start_service(
+            port=port,
+            MCP_ADAPTERS_ENTRA_ISSUERS=provider.issuer,
+            MCP_ADAPTERS_ENTRA_AUDIENCES=AUDIENCE,
+            MCP_ADAPTERS_ENTRA_JWKS_URL=provider.jwks_url,
+            MCP_ADAPTERS_PORTAL_CLIENT_ID="portal-client",
+            MCP_ADAPTERS_TRUSTED_SERVERS='{"commands": ["npx"]}',
+        )
+        page = pages.open(service)
+        page.goto("/portal/#/adapters")
+        expect(page.locator("#sign-in-main")).to_be_visible()
+        page.locator("#sign-in-main").click()
+        expect(page).to_have_url(re.compile(r"/portal/#/adapters$"))
+        expect(page.locator("#current-user")).to_have_text("carol")
+        expect(page.locator("#empty-state")).to_be_visible()  # the list answered: the token was accepted
+        [authorization] = provider.authorizations
+        assert authorization["code_challenge_method"] == "S256"
+        assert authorization["redirect_uri"] == redirect
+        assert "api://mcp-adapters/.default" in authorization["scope"].split()
+        [exchange] = provider.token_requests
+        assert exchange["code_verifier"]
+        assert page.evaluate("Object.keys(localStorage).length") == 0
+        assert page.context.cookies() == []
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.locator("#sign-in-main")).to_be_visible()
+        assert page.evaluate("sessionStorage.getItem('mcp-portal.token')") is None
+    finally:
+        provider.stop()

@@ -1,6 +1,6 @@
 // The service's REST API, with the caller's identity on every request and problems as exceptions.
 
-import { identityHeaders } from "./identity.js";
+import { identityHeaders, isEntra, signOut, token } from "./identity.js";
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -35,6 +35,7 @@ export async function request(method, path, { body, signal, accept = "applicatio
     credentials: "same-origin",
     cache: "no-store",
   });
+  if (response.status === 401 && isEntra() && token()) signOut(); // expired or refused: sign in again
   if (!response.ok) throw new ApiError(response.status, await problemOf(response));
   return response;
 }

@@ -24,6 +24,15 @@ function route() {
   if (cleanup) cleanup();
   cleanup = null;
   const hash = location.hash || "#/adapters";
+  if (identity.isEntra() && !identity.currentUser()) {
+    replace(
+      main,
+      h("h1", { text: "Sign in" }),
+      h("p", { text: "The portal acts as you: sign in with your organisation's account to see and manage your adapters." }),
+      h("button", { type: "button", class: "primary", id: "sign-in-main", text: "Sign in", onclick: signIn }),
+    );
+    return;
+  }
   for (const [pattern, mount] of ROUTES) {
     const match = pattern.exec(hash);
     if (match) {
@@ -34,6 +43,10 @@ function route() {
     }
   }
   replace(main, h("h1", { text: "Not found" }), h("p", {}, "Nothing here. ", h("a", { href: "#/adapters", text: "See the adapters" })));
+}
+
+function signIn() {
+  identity.signIn().catch((error) => announce(`Could not start the sign-in: ${error.message}`, "error"));
 }
 
 let firstRoute = true;

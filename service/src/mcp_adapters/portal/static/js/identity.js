@@ -86,6 +86,9 @@ export function token() {
 }
 
 export async function signIn() {
+  if (!config.entra?.clientId) {
+    throw new Error("the portal has no client id: the operator sets MCP_ADAPTERS_PORTAL_CLIENT_ID");
+  }
   const meta = await openidConfiguration();
   const verifier = randomString(48);
   const state = randomString(16);

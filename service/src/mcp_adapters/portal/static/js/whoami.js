@@ -77,7 +77,7 @@ function entraCorner(root) {
     replace(root, h("button", {
       type: "button",
       text: "Sign in",
-      onclick: () => identity.signIn().catch((error) => announce(error.message, "error")),
+      onclick: () => identity.signIn().catch((error) => announce(`Could not start the sign-in: ${error.message}`, "error")),
     }));
     return;
   }
