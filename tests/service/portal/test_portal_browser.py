@@ -91,7 +91,18 @@ def pages(browser: Browser, start_service: Callable[..., ServiceProcess]) -> Ite
     assert pages.problems == []
 
 
-def shot(page: Page, name: str) -> None:
+UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea, button, a")]
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => ["BUTTON", "A"].includes(el.tagName)
+        ? !el.textContent.trim() && !el.getAttribute("aria-label")
+        : el.labels.length === 0 && !el.getAttribute("aria-label"))
+    .map((el) => el.outerHTML.slice(0, 160))"""
+
+
+def check_view(page: Page, name: str, width: int = 1280) -> None:
+    """Every visible control has an accessible name, nothing scrolls sideways; a screenshot when asked."""
+    assert page.evaluate(UNLABELLED) == [], name
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
     if SCREENSHOTS:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"portal-{name}.png"), full_page=True)
 
@@ -117,7 +128,7 @@ def test_create_use_change_and_delete_an_adapter(pages: Pages, service: ServiceP
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/portal/#/adapters$"))
     expect(page.locator("#empty-state")).to_be_visible()
-    shot(page, "empty")
+    check_view(page, "empty")
 
     # Create from the local demo template, reviewed first.
     page.get_by_role("link", name="create one from an example").click()
@@ -128,14 +139,14 @@ def test_create_use_change_and_delete_an_adapter(pages: Pages, service: ServiceP
     expect(review).to_contain_text("Create adapter demo")
     expect(review.locator("table.plan")).to_contain_text("demo-0")
     expect(review).to_contain_text("No policy findings.")
-    shot(page, "review")
+    check_view(page, "review")
     page.locator("#apply").click()
 
     # Ready without a reload.
     expect(page).to_have_url(re.compile(r"#/adapters/demo$"))
     expect(page.locator("#phase")).to_have_text("Ready", timeout=READY)
     expect(page.locator("#conditions")).to_contain_text("Ready")
-    shot(page, "adapter")
+    check_view(page, "adapter")
 
     # The console, in both eras.
     page.locator("#open-console").click()
@@ -148,7 +159,7 @@ def test_create_use_change_and_delete_an_adapter(pages: Pages, service: ServiceP
     page.get_by_label("message (required) · string").fill("portal-stderr-marker")
     page.locator("#call-tool").click()
     expect(page.locator("#result-content")).to_have_text("written to stderr")
-    shot(page, "console")
+    check_view(page, "console")
     page.locator("#end-session").click()
     expect(page.locator("#session-state")).to_have_text("No session yet: the first request opens one.")
 
@@ -190,6 +201,7 @@ def test_who_sees_and_may_change_an_adapter(pages: Pages, service: ServiceProces
     page.goto("/portal/")
     row = page.locator('#adapters-table tr[data-name="shared"]')
     expect(row).to_contain_text("Ready")
+    check_view(page, "list")
 
     act_as(page, "Another user")
     expect(page.locator("#current-user")).to_have_text("another-user")
@@ -207,9 +219,15 @@ def test_who_sees_and_may_change_an_adapter(pages: Pages, service: ServiceProces
     expect(page.locator("#delete")).to_have_count(0)
     page.locator("#open-console").click()
     call_add(page)
+    # Arguments as JSON: the fallback for what the generated form cannot express.
+    page.locator("#tools-list").get_by_role("button", name="Use echo", exact=True).click()
+    page.get_by_label("Edit the arguments as JSON").check()
+    page.get_by_label("Arguments as JSON", exact=True).fill('{"message": "from a reader"}')
+    page.locator("#call-tool").click()
+    expect(page.locator("#result-content")).to_have_text("from a reader")
 
 
-def test_the_list_fits_a_phone(pages: Pages, service: ServiceProcess) -> None:
+def test_the_views_fit_a_phone(pages: Pages, service: ServiceProcess) -> None:
     with service.api() as api:
         for name in ("phone-one", "phone-two"):
             assert api.post("/adapters", json=everything_spec(name)).status_code == 201
@@ -221,9 +239,18 @@ def test_the_list_fits_a_phone(pages: Pages, service: ServiceProcess) -> None:
     expect(page.locator('tr[data-name="phone-one"]')).to_be_hidden()
     expect(page.locator('tr[data-name="phone-two"]')).to_be_visible()
     page.get_by_label("Filter").fill("")
-    expect(page.locator('tr[data-name="phone-one"] [data-label="Phase"]')).to_contain_text("Ready", timeout=READY)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(page, "list-phone")
+    for name in ("phone-one", "phone-two"):
+        expect(page.locator(f'tr[data-name="{name}"] [data-label="Phase"]')).to_have_text("Ready", timeout=READY)
+    check_view(page, "list-phone", 390)
+    page.goto("/portal/#/new/local-demo")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("demo")
+    check_view(page, "new-phone", 390)
+    page.goto("/portal/#/adapters/phone-one")
+    expect(page.locator("#phase")).to_have_text("Ready")
+    check_view(page, "adapter-phone", 390)
+    page.goto("/portal/#/adapters/phone-one/console")
+    call_add(page)
+    check_view(page, "console-phone", 390)
 
 
 def test_the_api_errors_show_next_to_the_fields(pages: Pages, service: ServiceProcess) -> None:

@@ -29,7 +29,7 @@ function resultView(outcome) {
   return h("div", {}, parts);
 }
 
-function exchangeView(entry) {
+function exchangeView(entry, number) {
   const answer = entry.messages.length === 1 ? entry.messages[0] : entry.messages;
   return h(
     "li",
@@ -37,7 +37,7 @@ function exchangeView(entry) {
     h(
       "details",
       {},
-      h("summary", {}, h("code", { text: entry.method }), ` · HTTP ${entry.status || "—"} · `, h("span", { class: "ms", text: `${entry.ms.toFixed(1)} ms` }), ` · ${entry.era}`),
+      h("summary", {}, h("span", { class: "muted", text: `#${number} ` }), h("code", { text: entry.method }), ` · HTTP ${entry.status || "—"} · `, h("span", { class: "ms", text: `${entry.ms.toFixed(1)} ms` }), ` · ${entry.era}`),
       h("h4", { text: "Request" }),
       h("pre", { text: pretty(entry.request) }),
       h("h4", { text: entry.failure ? "Failure" : "Response" }),
@@ -54,11 +54,13 @@ export function mountConsole(main, name) {
   const catalog = h("div", { id: "catalog" });
   const callSlot = h("div", { id: "call-slot" });
   const result = h("div", { id: "result", "aria-live": "polite" });
-  const exchanges = h("ol", { id: "exchanges", class: "exchanges", reversed: true });
+  const exchanges = h("ul", { id: "exchanges", class: "exchanges" });
   let client = null;
+  let exchanged = 0;
 
   const onExchange = (entry) => {
-    exchanges.prepend(exchangeView(entry));
+    exchanged += 1;
+    exchanges.prepend(exchangeView(entry, exchanged));
     while (exchanges.children.length > 50) exchanges.lastChild.remove();
   };
   const describeSession = () => {
@@ -135,7 +137,7 @@ export function mountConsole(main, name) {
     const entries = items.map((item) => {
       const label = item.name || item.uri;
       const actions = [];
-      if (what === "tools") actions.push(h("button", { type: "button", class: "tool", "data-tool": item.name, text: `Use ${item.name}`, onclick: () => showTool(item) }));
+      if (what === "tools") actions.push(h("button", { type: "button", class: "tool", "aria-label": `Use ${item.name}`, text: "Use", onclick: () => showTool(item) }));
       if (what === "resources") {
         actions.push(h("button", { type: "button", text: `Read ${label}`, onclick: async () => replace(result, h("h2", { text: `Contents of ${item.uri}` }), resultView(await run("resources/read", { uri: item.uri }))) }));
       }
@@ -144,7 +146,18 @@ export function mountConsole(main, name) {
       }
       return h("li", {}, h("code", { text: label }), item.uri && item.name ? h("span", { class: "muted", text: ` ${item.uri}` }) : null, item.description ? h("p", { class: "hint", text: item.description }) : null, actions);
     });
-    replace(catalog, heading, items.length ? h("ul", { class: "catalog", id: `${what}-list` }, entries) : h("p", { class: "muted", text: `No ${what}.` }));
+    const listing = h("ul", { class: "catalog", id: `${what}-list` }, entries);
+    const search = h("input", { type: "search", autocomplete: "off", placeholder: "name or description" });
+    search.addEventListener("input", () => {
+      const text = search.value.trim().toLowerCase();
+      for (const li of listing.children) li.hidden = Boolean(text) && !li.textContent.toLowerCase().includes(text);
+    });
+    replace(
+      catalog,
+      heading,
+      items.length > 8 ? field("catalog-filter", `Filter ${what}`, search) : null,
+      items.length ? listing : h("p", { class: "muted", text: `No ${what}.` }),
+    );
     announce(`${items.length} ${what}.`);
   };
 

@@ -7,6 +7,7 @@ export function h(tag, attrs, ...children) {
     if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
     else if (key === "text") el.textContent = value;
+    else if (key === "value" && el.tagName === "TEXTAREA") el.value = value; // a textarea has no value attribute
     else if (typeof value !== "string" && key in el) el[key] = value;
     else el.setAttribute(key, value === true ? "" : String(value));
   }
