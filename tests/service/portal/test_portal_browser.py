@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import VENV_BIN, free_port
+from tests.proxy_image._raw import messages_of, modern_call
 from tests.service.conftest import ServiceProcess, everything_spec, wait_for
 from tests.service.identity_provider import AUDIENCE, IdentityProvider, Keys
 
@@ -257,6 +258,8 @@ def test_the_api_errors_show_next_to_the_fields(pages: Pages, service: ServicePr
     pages.expect_error(f"status of 422 (Unprocessable Entity) (http://127.0.0.1:{service.port}/adapters?dryRun=true)")
     page = pages.open(service)
     page.goto("/portal/#/new")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     name = page.get_by_label("Name", exact=True)
     name.fill("Bad_Name")
     page.get_by_role("button", name="Review", exact=True).click()
@@ -279,7 +282,11 @@ def test_the_api_errors_show_next_to_the_fields(pages: Pages, service: ServicePr
     secret = page.locator(".env-value").last
     secret.fill("s3cr3t-value")
     expect(secret).to_have_attribute("type", "password")
-    page.get_by_role("tab", name="JSON").click()
+    # The tabs work from the keyboard.
+    page.get_by_role("tab", name="Form").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="JSON")).to_be_focused()
+    expect(page.get_by_role("tab", name="JSON")).to_have_attribute("aria-selected", "true")
     text = page.locator("#spec-json").input_value()
     assert '"API_TOKEN": "<hidden: typed in the form>"' in text
     assert "s3cr3t-value" not in text
@@ -302,8 +309,8 @@ def test_a_mandatory_finding_disables_apply(pages: Pages, start_service: Callabl
 
 
 def test_a_secret_is_never_shown_back(pages: Pages, service: ServiceProcess) -> None:
-    spec = everything_spec("keeper", description="keeps a secret")
-    spec["environmentVariables"]["API_TOKEN"] = "the-real-secret"
+    spec = everything_spec("keeper", description="keeps a secret", secretEnvironmentVariables=["PLAIN_LOOKING"])
+    spec["environmentVariables"] |= {"API_TOKEN": "the-real-secret", "PLAIN_LOOKING": "another-secret"}
     with service.api() as api:
         assert api.post("/adapters", json=spec).status_code == 201
     page = pages.open(service)
@@ -323,10 +330,23 @@ def test_a_secret_is_never_shown_back(pages: Pages, service: ServiceProcess) -> 
     page.locator("#apply").click()
     expect(page.locator("dl.spec")).to_contain_text("still keeps it")
     assert "the-real-secret" not in page.content()
-    wait_for(lambda: service.api().get("/adapters/keeper").json()["generation"] == 2, what="the change")
     with service.api() as api:
-        env = api.get("/adapters/keeper").json()["environmentVariables"]
-    assert env["API_TOKEN"] == "<redacted>"
+        adapter = api.get("/adapters/keeper").json()
+    assert adapter["generation"] == 2
+    assert adapter["secretEnvironmentVariables"] == ["PLAIN_LOOKING"]
+    assert (
+        adapter["environmentVariables"]["API_TOKEN"] == adapter["environmentVariables"]["PLAIN_LOOKING"] == "<redacted>"
+    )
+    # The server still gets the real values.
+    with service.api() as api:
+        converged = lambda: api.get("/adapters/keeper/status").json()  # noqa: E731
+        wait_for(lambda: converged()["observedGeneration"] == 2 and converged()["phase"] == "Ready", what="the change")
+        for name, value in (("API_TOKEN", "the-real-secret"), ("PLAIN_LOOKING", "another-secret")):
+            answer = modern_call(
+                api, "/adapters/keeper/mcp", "tools/call", {"name": "env", "arguments": {"name": name}}
+            )
+            [message] = messages_of(answer)
+            assert message["result"]["structuredContent"]["value"] == value
 
 
 def test_sign_in_with_entra_id(pages: Pages, start_service: Callable[..., ServiceProcess]) -> None:

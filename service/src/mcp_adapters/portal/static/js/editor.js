@@ -68,6 +68,7 @@ export function mountEditor(main, { name, template }) {
     );
     secretBox.id = `env-secret-${i}`;
     row.keep = keep;
+    row.marked = marked; // listed in secretEnvironmentVariables: stays listed, or the value would lose its sealing
     const refresh = () => {
       const looks = looksSecretName(nameInput.value) || row.keep || looksSecret(nameInput.value, valueInput.value);
       secretBox.checked = secretBox.checked || looks;
@@ -101,7 +102,7 @@ export function mountEditor(main, { name, template }) {
         state.secrets.set(key, value);
         env[key] = HIDDEN;
       } else env[key] = value;
-      if (secret.checked && !secret.disabled) marked.push(key);
+      if (row.marked || (secret.checked && !secret.disabled)) marked.push(key);
     }
     const draft = {
       ...state.draft,
