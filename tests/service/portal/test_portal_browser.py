@@ -226,6 +226,11 @@ def test_who_sees_and_may_change_an_adapter(pages: Pages, service: ServiceProces
     page.get_by_label("Arguments as JSON", exact=True).fill('{"message": "from a reader"}')
     page.locator("#call-tool").click()
     expect(page.locator("#result-content")).to_have_text("from a reader")
+    # A call the server refuses shows its error.
+    page.get_by_label("Arguments as JSON", exact=True).fill("{}")
+    page.locator("#call-tool").click()
+    expect(page.locator("#result-error")).to_be_visible()
+    expect(page.locator("#result")).to_contain_text("message")
 
 
 def test_the_views_fit_a_phone(pages: Pages, service: ServiceProcess) -> None:
@@ -290,6 +295,16 @@ def test_the_api_errors_show_next_to_the_fields(pages: Pages, service: ServicePr
     text = page.locator("#spec-json").input_value()
     assert '"API_TOKEN": "<hidden: typed in the form>"' in text
     assert "s3cr3t-value" not in text
+    # The JSON text edits the form too; what the server manages is left out.
+    page.get_by_label("Adapter JSON").fill(
+        '{"name": "from-json", "imageName": "mcp-proxy", "imageVersion": "2.0.0", "replicaCount": 3, "generation": 7}'
+    )
+    expect(page.locator("#spec-json-error")).to_have_text("Left out what the server manages: generation.")
+    page.get_by_role("tab", name="Form").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("from-json")
+    expect(page.get_by_label("Version")).to_have_value("2.0.0")
+    expect(page.get_by_label("Replicas", exact=True)).to_have_value("3")
+    expect(page.locator(".env-row")).to_have_count(0)
     assert service.api().get("/adapters").json() == []
 
 

@@ -13,6 +13,7 @@ const SPEC_FIELDS = [
   "name", "imageName", "imageVersion", "environmentVariables", "secretEnvironmentVariables", "replicaCount",
   "description", "useWorkloadIdentity", "requiredRoles",
 ];
+const SERVER_MANAGED = ["createdBy", "createdAt", "lastUpdatedAt", "generation", "status"];
 const BLANK = { name: "", imageName: "mcp-proxy", imageVersion: "1.0.0", environmentVariables: {}, replicaCount: 1 };
 
 function specOf(adapter) {
@@ -138,6 +139,7 @@ export function mountEditor(main, { name, template }) {
   const fillJson = () => {
     json.value = pretty(state.draft);
     jsonError.textContent = "";
+    state.jsonInvalid = false;
   };
 
   const invalidateReview = () => {
@@ -158,14 +160,19 @@ export function mountEditor(main, { name, template }) {
       parsed = JSON.parse(json.value);
     } catch (error) {
       jsonError.textContent = `Not valid JSON yet: ${error.message}`;
+      state.jsonInvalid = true;
       invalidateReview();
       return;
     }
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
       jsonError.textContent = "The adapter must be a JSON object.";
+      state.jsonInvalid = true;
       return;
     }
-    jsonError.textContent = "";
+    state.jsonInvalid = false;
+    const managed = SERVER_MANAGED.filter((key) => key in parsed);
+    for (const key of managed) delete parsed[key];
+    jsonError.textContent = managed.length ? `Left out what the server manages: ${managed.join(", ")}.` : "";
     state.draft = parsed;
     fillForm();
     invalidateReview();
@@ -207,7 +214,7 @@ export function mountEditor(main, { name, template }) {
     const names = [...envRows.querySelectorAll(".env-name")].map((input) => input.value.trim()).filter(Boolean);
     const dupes = names.filter((n, i) => names.indexOf(n) !== i);
     if (dupes.length) problems.push(["environmentVariables", `Set each variable once: ${[...new Set(dupes)].join(", ")}.`]);
-    if (jsonError.textContent) problems.push(["", "The JSON text is not valid: fix it or switch back to the form."]);
+    if (state.jsonInvalid) problems.push(["", "The JSON text is not valid: fix it or switch back to the form."]);
     for (const [key, message] of problems) showError(key, message);
     return problems.length === 0;
   };
