@@ -44,6 +44,14 @@ class AdapterStore:
         with self.sessions() as session:
             return session.get(OperationRow, op_id)
 
+    def operations_by_id(self, ids: Sequence[int | None]) -> dict[int, OperationRow]:
+        """The operations these ids name, in one query (a list of adapters shows each one's last)."""
+        wanted = [i for i in ids if i is not None]
+        if not wanted:
+            return {}
+        with self.sessions() as session:
+            return {op.id: op for op in session.scalars(select(OperationRow).where(OperationRow.id.in_(wanted)))}
+
     def operations(self, row: AdapterRow, limit: int) -> Sequence[OperationRow]:
         """This adapter's operations, newest first (not those of an earlier adapter of the same name)."""
         query = (
