@@ -209,6 +209,15 @@ def test_who_sees_and_may_change_an_adapter(pages: Pages, service: ServiceProces
     expect(page.locator("#empty-state")).to_be_visible()
     expect(row).to_have_count(0)
 
+    # Anyone, typed in: a role in requiredRoles is what lets them see it.
+    page.locator(".identity-menu summary").click()
+    page.get_by_label("User", exact=True).fill("someone")
+    page.get_by_label("Roles (comma-separated)").fill("other.role, mcp.reader")
+    page.get_by_role("button", name="Act as").click()
+    expect(page.locator("#current-user")).to_have_text("someone")
+    expect(page.locator("#current-roles")).to_have_text(" (other.role, mcp.reader)")
+    expect(row).to_contain_text("Ready")
+
     act_as(page, "Reader")
     expect(page.locator("#current-user")).to_have_text("reader")
     page.reload()  # the choice lives in sessionStorage

@@ -5,7 +5,8 @@ import { adapterPath, ApiError, getJson, sendJson } from "./api.js";
 import { announce, field, h, pretty, replace } from "./dom.js";
 import * as identity from "./identity.js";
 import { renderReview } from "./review.js";
-import { HIDDEN, looksSecret, looksSecretName, REDACTED } from "./secrets.js";
+import { envEditor } from "./envrows.js";
+import { HIDDEN } from "./secrets.js";
 
 const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -36,7 +37,7 @@ export function mountEditor(main, { name, template }) {
     requiredRoles: h("input", { type: "text", autocomplete: "off", spellcheck: "false" }),
     useWorkloadIdentity: h("input", { type: "checkbox" }),
   };
-  const envRows = h("div", { class: "env-rows", id: "env-rows" });
+  const envRows = envEditor(() => formChanged());
   const envError = h("p", { class: "field-error", id: "environmentVariables-error", "aria-live": "polite" });
   const formErrors = h("div", { class: "form-errors", id: "form-errors", role: "alert" });
   const json = h("textarea", { id: "spec-json", rows: 18, spellcheck: "false", class: "code", "aria-describedby": "spec-json-error" });
@@ -44,67 +45,9 @@ export function mountEditor(main, { name, template }) {
   const reviewSlot = h("div", { id: "review-slot" });
   const templateSelect = h("select", {}, h("option", { value: "", text: "Blank" }));
 
-  let envCounter = 0;
-  const addEnvRow = (key = "", value = "", marked = false) => {
-    const i = envCounter++;
-    const keep = value === REDACTED;
-    const typed = value === HIDDEN ? state.secrets.get(key) ?? "" : value;
-    const nameInput = h("input", { type: "text", value: key, autocomplete: "off", spellcheck: "false", class: "env-name" });
-    const valueInput = h("input", {
-      type: "text",
-      value: keep ? "" : typed,
-      autocomplete: "off",
-      spellcheck: "false",
-      class: "env-value",
-      placeholder: keep ? "•••• unchanged" : "",
-    });
-    const secretBox = h("input", { type: "checkbox", class: "env-secret", checked: marked });
-    const row = h(
-      "div",
-      { class: "env-row" },
-      field(`env-name-${i}`, "Variable", nameInput),
-      field(`env-value-${i}`, "Value", valueInput),
-      h("div", { class: "field check" }, secretBox, h("label", { for: `env-secret-${i}`, text: "Secret" })),
-      h("button", { type: "button", class: "remove", text: "Remove", "aria-label": `Remove variable ${key || i + 1}`, onclick: () => { row.remove(); formChanged(); } }),
-    );
-    secretBox.id = `env-secret-${i}`;
-    row.keep = keep;
-    row.marked = marked; // listed in secretEnvironmentVariables: stays listed, or the value would lose its sealing
-    const refresh = () => {
-      const looks = looksSecretName(nameInput.value) || row.keep || looksSecret(nameInput.value, valueInput.value);
-      secretBox.checked = secretBox.checked || looks;
-      secretBox.disabled = looks;
-      valueInput.type = secretBox.checked ? "password" : "text";
-      if (secretBox.checked) valueInput.autocomplete = "new-password";
-    };
-    valueInput.addEventListener("input", () => {
-      if (valueInput.value) row.keep = false;
-      refresh();
-    });
-    nameInput.addEventListener("input", refresh);
-    secretBox.addEventListener("change", refresh);
-    refresh();
-    envRows.append(row);
-    return row;
-  };
-
   // form -> draft (secrets typed in the form stay out of the JSON text)
   const readForm = () => {
-    const env = {};
-    const marked = [];
-    state.secrets.clear();
-    for (const row of envRows.querySelectorAll(".env-row")) {
-      const key = row.querySelector(".env-name").value.trim();
-      const value = row.querySelector(".env-value").value;
-      const secret = row.querySelector(".env-secret");
-      if (!key && !value) continue;
-      if (row.keep && !value) env[key] = REDACTED;
-      else if (secret.checked) {
-        state.secrets.set(key, value);
-        env[key] = HIDDEN;
-      } else env[key] = value;
-      if (row.marked || (secret.checked && !secret.disabled)) marked.push(key);
-    }
+    const { env, marked } = envRows.read(state.secrets);
     const draft = {
       ...state.draft,
       name: inputs.name.value.trim(),
@@ -131,9 +74,7 @@ export function mountEditor(main, { name, template }) {
     inputs.description.value = d.description ?? "";
     inputs.requiredRoles.value = (d.requiredRoles || []).join(", ");
     inputs.useWorkloadIdentity.checked = Boolean(d.useWorkloadIdentity);
-    envRows.replaceChildren();
-    const marked = new Set(d.secretEnvironmentVariables || []);
-    for (const [key, value] of Object.entries(d.environmentVariables || {})) addEnvRow(key, String(value), marked.has(key));
+    envRows.fill(d.environmentVariables, new Set(d.secretEnvironmentVariables || []), state.secrets);
   };
 
   const fillJson = () => {
@@ -211,7 +152,7 @@ export function mountEditor(main, { name, template }) {
       if (!ENV_NAME.test(key)) problems.push(["environmentVariables", `${key || "(empty)"}: letters, digits and '_', not starting with a digit.`]);
       if (value === HIDDEN && !state.secrets.has(key)) problems.push(["environmentVariables", `${key}: type its value in the form.`]);
     }
-    const names = [...envRows.querySelectorAll(".env-name")].map((input) => input.value.trim()).filter(Boolean);
+    const names = envRows.names();
     const dupes = names.filter((n, i) => names.indexOf(n) !== i);
     if (dupes.length) problems.push(["environmentVariables", `Set each variable once: ${[...new Set(dupes)].join(", ")}.`]);
     if (state.jsonInvalid) problems.push(["", "The JSON text is not valid: fix it or switch back to the form."]);
@@ -303,9 +244,9 @@ export function mountEditor(main, { name, template }) {
       { class: "env" },
       h("legend", { text: "Environment variables" }),
       h("p", { class: "hint", text: "MCP_COMMAND + MCP_ARGS bridge a stdio server; MCP_PROXY_URL forwards to a remote one. Secret values go in password fields and are never shown back." }),
-      envRows,
+      envRows.element,
       envError,
-      h("button", { type: "button", id: "add-env", text: "Add variable", onclick: () => addEnvRow().querySelector(".env-name").focus() }),
+      h("button", { type: "button", id: "add-env", text: "Add variable", onclick: () => envRows.add().querySelector(".env-name").focus() }),
     ),
   );
   inputs.useWorkloadIdentity.id = "useWorkloadIdentity";

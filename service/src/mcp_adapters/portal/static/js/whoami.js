@@ -34,11 +34,13 @@ function devSwitcher(root, config) {
       onsubmit: (event) => {
         event.preventDefault();
         const id = userInput.value.trim();
-        if (!id || /[\s,]/.test(id)) {
-          document.getElementById("dev-user-error").textContent = "A user id without spaces or commas";
-          return;
-        }
-        choose({ id, roles: roleList(rolesInput.value) });
+        const roles = roleList(rolesInput.value);
+        const userError = !id || /[\s,]/.test(id) ? "A user id without spaces or commas." : "";
+        const rolesError = roles.some((role) => /\s/.test(role)) ? "Role names have no spaces: separate them with commas." : "";
+        document.getElementById("dev-user-error").textContent = userError;
+        document.getElementById("dev-roles-error").textContent = rolesError;
+        if (userError || rolesError) return;
+        choose({ id, roles });
       },
     },
     field("dev-user", "User", userInput),
