@@ -363,8 +363,12 @@ def test_a_secret_is_never_shown_back(pages: Pages, service: ServiceProcess) -> 
     )
     # The server still gets the real values.
     with service.api() as api:
-        converged = lambda: api.get("/adapters/keeper/status").json()  # noqa: E731
-        wait_for(lambda: converged()["observedGeneration"] == 2 and converged()["phase"] == "Ready", what="the change")
+
+        def converged() -> bool:
+            status = api.get("/adapters/keeper/status").json()
+            return bool(status["observedGeneration"] == 2 and status["phase"] == "Ready")
+
+        wait_for(converged, what="the change")
         for name, value in (("API_TOKEN", "the-real-secret"), ("PLAIN_LOOKING", "another-secret")):
             answer = modern_call(
                 api, "/adapters/keeper/mcp", "tools/call", {"name": "env", "arguments": {"name": name}}
