@@ -180,7 +180,9 @@ def test_create_use_change_and_delete_an_adapter(pages: Pages, service: ServiceP
     expect(page.locator("#review table.plan")).to_contain_text("demo-1")
     page.locator("#apply").click()
     expect(page.locator("#summary")).to_contain_text("2 of 2 replicas ready", timeout=READY)
-    expect(page.locator("#operations tbody tr")).to_have_count(2)
+    newest = page.locator("#operations tbody tr").first
+    expect(newest.locator('[data-label="Generation"]')).to_have_text("2")
+    expect(newest.locator('[data-label="Outcome"]')).to_have_text("succeeded")
 
     # Delete, typing the name.
     page.locator("#delete").click()
