@@ -126,7 +126,10 @@ def call_add(page: Page) -> None:
 
 def test_create_use_change_and_delete_an_adapter(pages: Pages, service: ServiceProcess) -> None:
     page = pages.open(service)
-    page.goto("/")
+    response = page.goto("/")
+    assert response is not None
+    # It all runs under the strict policy: a violation would be a console error.
+    assert "script-src 'self';" in response.headers["content-security-policy"]
     expect(page).to_have_url(re.compile(r"/portal/#/adapters$"))
     expect(page.locator("#empty-state")).to_be_visible()
     check_view(page, "empty")
