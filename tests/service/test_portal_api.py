@@ -71,10 +71,21 @@ def test_templates_are_the_documented_examples_and_a_local_demo(api: TestClient)
     found = {t["id"]: t for t in api.get("/portal/templates").json()}
     examples = {p.stem for p in (ROOT / "docs" / "examples").glob("*.json")}
     assert set(found) == examples | {"local-demo"}
-    # Every template is a payload the API accepts as it is.
+    # Every template is a payload the API accepts as it is; development mode with no trusted-servers list
+    # restricts nothing, so the review does not block what a create would run.
     for template in found.values():
         preview = api.post("/adapters?dryRun=true", json=template["payload"])
         assert preview.status_code == 200, (template["id"], preview.text)
+    demo = api.post("/adapters?dryRun=true", json=found["local-demo"]["payload"]).json()
+    assert (demo["allowed"], [f["policy"] for f in demo["findings"] if f["enforcement"] == "mandatory"]) == (True, [])
+
+
+def test_with_a_trusted_list_the_review_blocks_what_it_refuses(make_client: Any) -> None:
+    api = make_client(trusted_servers={"commands": ["npx"]})
+    demo = next(t for t in api.get("/portal/templates").json() if t["id"] == "local-demo")
+    review = api.post("/adapters?dryRun=true", json=demo["payload"]).json()
+    assert review["allowed"] is False
+    assert "trusted-servers" in {f["policy"] for f in review["findings"] if f["enforcement"] == "mandatory"}
 
 
 def test_changes_from_another_origin_are_refused(api: TestClient) -> None:

@@ -8,8 +8,11 @@ from mcp_adapters.errors import UntrustedServer, ValidationFailed
 from mcp_adapters.settings import Settings
 
 
-def admit(spec: AdapterSpec, settings: Settings) -> None:
-    """Raise when the platform refuses this spec; the problem names the rule and the fix."""
+def admit(spec: AdapterSpec, settings: Settings, *, trusted: bool = True) -> None:
+    """Raise when the platform refuses this spec; the problem names the rule and the fix.
+
+    `trusted=False` leaves the trusted-servers list out: a preview reports it as mandatory findings instead, so a
+    review shows every reason at once and the adapter as it would be."""
     if not settings.min_replicas <= spec.replica_count <= settings.max_replicas:
         raise ValidationFailed(
             f"replicaCount {spec.replica_count} is outside this platform's bounds",
@@ -21,7 +24,7 @@ def admit(spec: AdapterSpec, settings: Settings) -> None:
             ],
         )
     allow = settings.resolved_trusted_servers
-    if allow is None:  # development mode with no list configured: nothing is restricted
+    if allow is None or not trusted:  # development mode with no list configured: nothing is restricted
         return
     from mcp_policies.trusted import check_trusted
 

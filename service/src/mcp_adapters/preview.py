@@ -29,14 +29,19 @@ async def preview(
     try:
         from mcp_infra.render import render_adapter
         from mcp_policies import PolicyConfig, evaluate
+        from mcp_policies.findings import Enforcement
         from mcp_policies.trusted import check_trusted
     except ImportError as exc:  # the render or the policies are not installed
         raise NotImplementedYet(f"preview needs the infra render and the policies ({exc.name} is missing)") from exc
     platform = platform_settings(settings)
     rendered = render_adapter(spec, platform)
-    findings = list(evaluate(rendered.resources, PolicyConfig.from_settings(platform)))
-    if settings.resolved_trusted_servers is not None:
-        findings += check_trusted(spec, settings.resolved_trusted_servers)
+    allow = settings.resolved_trusted_servers
+    # Without a list (development mode) admission restricts nothing, so neither may the review: it would block
+    # with the render's default list (npx, uvx) what a create then runs anyway.
+    enforcement: dict[str, Enforcement] = {} if allow is not None else {"trusted-servers": "disabled"}
+    findings = list(evaluate(rendered.resources, PolicyConfig.from_settings(platform, enforcement)))
+    if allow is not None:
+        findings += check_trusted(spec, allow)
     try:
         planned = await target.preview(spec)
     except UnsupportedSpec as exc:

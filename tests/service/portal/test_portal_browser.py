@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import VENV_BIN, free_port
+from tests.conftest import free_port
 from tests.proxy_image._raw import messages_of, modern_call
 from tests.service.conftest import ServiceProcess, everything_spec, wait_for
 from tests.service.identity_provider import AUDIENCE, IdentityProvider, Keys
@@ -49,9 +48,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def service(start_service: Callable[..., ServiceProcess]) -> ServiceProcess:
-    # The local demo runs this checkout's Python, which the default trusted-servers list (npx, uvx) refuses.
-    commands = sorted({sys.executable, str(VENV_BIN / "python"), str(VENV_BIN / "python3")})
-    return start_service(MCP_ADAPTERS_TRUSTED_SERVERS=f'{{"commands": {commands!r}}}'.replace("'", '"'))
+    return start_service()  # what `dev.py serve` runs: development mode, no trusted-servers list
 
 
 class Pages:
@@ -323,12 +320,13 @@ def test_the_api_errors_show_next_to_the_fields(pages: Pages, service: ServicePr
 
 
 def test_a_mandatory_finding_disables_apply(pages: Pages, start_service: Callable[..., ServiceProcess]) -> None:
-    service = start_service()  # no trusted-servers list: the policy's default (npx, uvx) refuses the local demo
+    # A platform that trusts only npx: the local demo runs this checkout's Python, so its review refuses it.
+    service = start_service(MCP_ADAPTERS_TRUSTED_SERVERS='{"commands": ["npx"]}')
     page = pages.open(service)
     page.goto("/portal/#/new/local-demo")
     expect(page.get_by_label("Name", exact=True)).to_have_value("demo")
     page.get_by_role("button", name="Review", exact=True).click()
-    finding = page.locator("#review .finding-mandatory")
+    finding = page.locator("#review .finding-mandatory").first  # the render's rule and admission's check
     expect(finding).to_contain_text("trusted-servers")
     expect(page.locator("#apply")).to_be_disabled()
     expect(page.locator("#apply-blocked")).to_contain_text("Apply is disabled: trusted-servers (mandatory) says")

@@ -51,7 +51,7 @@ def _with_operation(store: Any, row: Any) -> Adapter:
 async def create_adapter(
     spec: SpecBody, who: CurrentIdentity, runtime: RuntimeDep, response: Response, dry_run: DryRun = False
 ) -> Adapter | Preview:
-    admit(spec, runtime.settings)
+    admit(spec, runtime.settings, trusted=not dry_run)
     runtime.permissions.require_workload_identity(who, spec)
     store = runtime.store
     if dry_run:
@@ -106,7 +106,7 @@ async def replace_adapter(
         )
     store, permissions = runtime.store, runtime.permissions
     row = permissions.require_change(who, await run_sync(store.get, name), name)
-    admit(spec, runtime.settings)
+    admit(spec, runtime.settings, trusted=not dry_run)
     permissions.require_workload_identity(who, spec)
     if dry_run:
         merged = store.merge_redacted(spec, row)
