@@ -3,11 +3,13 @@ and the guards every page and change request passes (strict CSP, no cross-origin
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from mcp_adapters.portal import STATIC
 
 from tests.conftest import ROOT
 from tests.service.conftest import everything_spec, wait_for
@@ -124,3 +126,14 @@ def test_operations_over_time_newest_first(api: TestClient) -> None:
     assert {op["generation"] for op in operations} >= {1, 2}
     stranger = {"X-Dev-UserId": "eve", "X-Dev-Roles": "nobody"}
     assert api.get("/adapters/ops/operations", headers=stranger).status_code == 404
+
+
+def test_the_portal_is_revalidated_and_loads_every_module_at_once(api: TestClient) -> None:
+    page = api.get("/portal/")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-cache"  # an upgrade never leaves old JavaScript running
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/portal/js/([a-z]+\.js)">', page.text))
+    assert preloaded == {p.name for p in (STATIC / "js").glob("*.js")}
+    for name in preloaded:
+        module = api.get(f"/portal/js/{name}")
+        assert (module.status_code, module.headers["content-type"].split(";")[0]) == (200, "text/javascript")

@@ -414,3 +414,22 @@ def test_sign_in_with_entra_id(pages: Pages, start_service: Callable[..., Servic
         assert page.evaluate("sessionStorage.getItem('mcp-portal.token')") is None
     finally:
         provider.stop()
+
+
+def test_the_list_stays_in_name_order_as_adapters_come_and_go(pages: Pages, service: ServiceProcess) -> None:
+    def record(name: str) -> None:  # an image the local target refuses: listed at once, no process started
+        spec = {"name": name, "imageName": "listed-only", "imageVersion": "1"}
+        assert service.api().post("/adapters", json=spec).status_code == 201
+
+    for name in ("charlie", "alpha", "bravo"):
+        record(name)
+    page = pages.open(service)
+    page.goto("/portal/#/adapters")
+    rows = page.locator("#adapters-table tbody tr")
+    expect(rows).to_have_count(3)
+    for name in ("aardvark", "zulu", "bravo-two"):  # before all, after all, and between: seen on the next poll
+        record(name)
+    assert service.api().delete("/adapters/alpha").status_code == 202
+    expected = ["aardvark", "bravo", "bravo-two", "charlie", "zulu"]
+    expect(rows).to_have_count(len(expected), timeout=30_000)
+    assert [rows.nth(i).get_attribute("data-name") for i in range(len(expected))] == expected

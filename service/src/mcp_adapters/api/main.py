@@ -7,14 +7,13 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 
 from mcp_adapters import __version__
 from mcp_adapters.api import problems
 from mcp_adapters.api.middleware import HostGuard, OriginGuard, RequestMetrics, SecurityHeaders
 from mcp_adapters.api.routes import adapters, docs, health, mcp, oauth, portal, status, verify
 from mcp_adapters.auth.resource import ProtectedResource
-from mcp_adapters.portal import STATIC
+from mcp_adapters.portal import STATIC, PortalFiles
 from mcp_adapters.runtime import Runtime
 from mcp_adapters.settings import LOOPBACK_NAMES, Settings
 
@@ -58,7 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (adapters, status, verify, mcp, health, oauth, portal, docs):
         app.include_router(module.router)
     app.mount("/docs/assets", docs.assets(), name="docs-assets")
-    app.mount("/portal", StaticFiles(directory=STATIC, html=True, check_dir=False), name="portal")
+    app.mount("/portal", PortalFiles(directory=STATIC, html=True, check_dir=False), name="portal")
     # Added innermost first: metrics see everything, security headers reach even the guards' refusals.
     app.add_middleware(problems.BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(OriginGuard, public_url=settings.public_url)

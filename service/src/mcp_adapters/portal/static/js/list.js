@@ -112,11 +112,22 @@ export function mountList(main) {
           rows.delete(name);
         }
       }
+      // Rows in name order. Walk the live rows once: inserting a row where it belongs costs one step, not a
+      // lookup in a live collection that every insertion invalidates (the first view inserts them all).
       const ordered = [...rows.keys()].sort();
-      ordered.forEach((name, index) => {
+      let cursor = tbody.firstElementChild;
+      const fresh = document.createDocumentFragment();
+      for (const name of ordered) {
         const tr = rows.get(name).tr;
-        if (tbody.children[index] !== tr) tbody.insertBefore(tr, tbody.children[index] || null);
-      });
+        if (tr === cursor) {
+          cursor = cursor.nextElementSibling;
+        } else if (cursor === null) {
+          fresh.append(tr); // everything after the last row in place goes in together, with one layout
+        } else {
+          tbody.insertBefore(tr, cursor);
+        }
+      }
+      tbody.append(fresh);
       applyFilter();
       main.dataset.loaded = "true";
       if (failing) announce("Connected again");
