@@ -16,17 +16,14 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.service_bench import free_port, until
+from bench.service_bench import start_service, until
 
-BIN = Path(sys.executable).parent
 GOAL_MS = 300.0
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
@@ -38,16 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    state, port = Path(tempfile.mkdtemp(prefix="mcp-adapters-portal-bench-")), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_ADAPTERS_")}
-    env |= {"MCP_ADAPTERS_STATE_DIR": str(state), "MCP_ADAPTERS_LOG_LEVEL": "WARNING"}
-    service = subprocess.Popen(
-        [str(BIN / "mcp-adapters"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    state = Path(tempfile.mkdtemp(prefix="mcp-adapters-portal-bench-"))
+    service, port = start_service(state)
     base = f"http://127.0.0.1:{port}"
     try:
         api = httpx.Client(base_url=base, timeout=60, trust_env=False)

@@ -39,6 +39,21 @@ def spec(name: str) -> dict[str, object]:
     return {"name": name, "imageName": "mcp-proxy", "imageVersion": "1", "environmentVariables": env}
 
 
+def start_service(state: Path, **settings: str) -> tuple[subprocess.Popen[bytes], int]:
+    """A private `mcp-adapters serve` on a free loopback port, its state in `state`, quiet."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_ADAPTERS_")}
+    env |= {"MCP_ADAPTERS_STATE_DIR": str(state), "MCP_ADAPTERS_LOG_LEVEL": "WARNING", **settings}
+    service = subprocess.Popen(
+        [str(BIN / "mcp-adapters"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return service, port
+
+
 def until(condition: object, deadline: float) -> float:
     began = time.monotonic()
     while time.monotonic() - began < deadline:
@@ -94,21 +109,12 @@ def main() -> None:
         "--sandbox", choices=["auto", "bwrap", "none"], default="auto", help="MCP_ADAPTERS_LOCAL_SANDBOX"
     )
     args = parser.parse_args()
-    state, port = Path(tempfile.mkdtemp(prefix="mcp-adapters-bench-")), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_ADAPTERS_")}
-    env |= {
-        "MCP_ADAPTERS_STATE_DIR": str(state),
-        "MCP_ADAPTERS_POLL_SECONDS": "0.2",
-        "MCP_ADAPTERS_RECONCILE_CONCURRENCY": "32",
-        "MCP_ADAPTERS_LOG_LEVEL": "WARNING",
-        "MCP_ADAPTERS_LOCAL_SANDBOX": args.sandbox,
-    }
-    service = subprocess.Popen(
-        [str(BIN / "mcp-adapters"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    state = Path(tempfile.mkdtemp(prefix="mcp-adapters-bench-"))
+    service, port = start_service(
+        state,
+        MCP_ADAPTERS_POLL_SECONDS="0.2",
+        MCP_ADAPTERS_RECONCILE_CONCURRENCY="32",
+        MCP_ADAPTERS_LOCAL_SANDBOX=args.sandbox,
     )
     rows: list[tuple[str, str]] = []
     try:

@@ -1,7 +1,7 @@
 """The portal in a real browser (Debian's Chromium, driven by Playwright) against a real service process.
 
-No browser is ever downloaded: the module is skipped when `/usr/bin/chromium` is missing, except in CI, where
-that is a failure. Every test fails on a console error or an uncaught exception in the page.
+No browser is ever downloaded (see conftest.py). Every test fails on a console error or an uncaught exception
+in the page.
 """
 
 from __future__ import annotations
@@ -12,38 +12,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
 from tests.conftest import free_port
 from tests.proxy_image._raw import messages_of, modern_call
 from tests.service.conftest import ServiceProcess, everything_spec, wait_for
 from tests.service.identity_provider import AUDIENCE, IdentityProvider, Keys
 
-CHROMIUM = Path("/usr/bin/chromium")
 # Set to a directory (e.g. docs) to save screenshots of the main views there.
 SCREENSHOTS = os.environ.get("MCP_ADAPTERS_PORTAL_SCREENSHOTS")
 READY = 90_000  # ms: an adapter's first start includes the bridge's and the server's imports on a busy machine
 STEP = 15_000
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI") == "true":
-        pytest.fail("Chromium is not installed: dev.py test installs it (apt-get install chromium)", pytrace=False)
-    pytest.skip("Chromium is not installed (/usr/bin/chromium)", allow_module_level=True)
-
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
-
 expect.set_options(timeout=STEP)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -52,25 +52,21 @@ async def root(accept: Annotated[str, Header()] = "") -> Response:
 )
 async def portal_config(request: Request, runtime: RuntimeDep) -> PortalConfig:
     settings = runtime.settings
+    user: PortalUser | None = None
+    sign_in: PortalSignIn | None = None
     if runtime.auth.mode == "development":
         user = PortalUser(id=settings.dev_default_user, roles=list(settings.dev_default_roles))
-        return PortalConfig(
-            auth="development",
-            user=user,
-            admin_role=settings.admin_role,
-            workload_identity_roles=list(settings.workload_identity_roles),
-            entra=None,
+    else:
+        resource = ProtectedResource(settings)
+        sign_in = PortalSignIn(
+            authority=resource.authorization_servers[0],
+            client_id=settings.portal_client_id,
+            scopes=resource.scopes,
+            redirect_uri=resource.base_url(request) + "/portal/",
         )
-    resource = ProtectedResource(settings)
-    sign_in = PortalSignIn(
-        authority=resource.authorization_servers[0],
-        client_id=settings.portal_client_id,
-        scopes=resource.scopes,
-        redirect_uri=resource.base_url(request) + "/portal/",
-    )
     return PortalConfig(
-        auth="entra",
-        user=None,
+        auth="development" if sign_in is None else "entra",
+        user=user,
         admin_role=settings.admin_role,
         workload_identity_roles=list(settings.workload_identity_roles),
         entra=sign_in,
