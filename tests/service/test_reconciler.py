@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -118,3 +119,52 @@ def test_fifty_adapters_created_at_once_all_reach_ready(start_service: Any, data
         api.delete(f"/adapters/many-{i}")
     wait_for(lambda: api.get("/adapters").json() == [], deadline=120, what="all deleted")
     wait_for(lambda: not adapter_pids(service.state_dir), deadline=60, what="no process left")
+
+
+def _rechecks(service: ServiceProcess) -> float:
+    metrics = httpx.get(f"{service.url}/metrics", timeout=5).text
+    found = re.search(r"^mcp_adapters_permanent_refusals_rechecked_total ([0-9.e+]+)$", metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_a_permanent_refusal_is_retried_only_when_the_platform_changes(start_service: Any, tmp_path: Path) -> None:
+    fast = {"MCP_ADAPTERS_RESYNC_SECONDS": "0.2"}
+    service: ServiceProcess = start_service(**fast)
+    api = service.api()
+    assert api.post("/adapters", json=everything_spec("needs-wi", useWorkloadIdentity=True)).status_code == 201
+
+    def reasons() -> set[str]:
+        return {c["reason"] for c in api.get("/adapters/needs-wi/status").json()["conditions"]}
+
+    wait_for(lambda: "WorkloadIdentityUnavailable" in reasons(), what="the local target's refusal")
+
+    # Many resyncs later, still the one operation that was refused: no record, no delete per resync.
+    def operations() -> int:
+        return len(api.get("/adapters/needs-wi/operations").json())
+
+    wait_for(lambda: _rechecks(service) >= 10 or operations() > 1, what="ten resyncs of the refused adapter")
+    assert operations() == 1
+
+    # The platform changes (this machine now has workload identity): the next resync applies it.
+    service.stop()
+    token = tmp_path / "token"
+    token.write_text("federated-token")
+    identity = {"AZURE_CLIENT_ID": "c", "AZURE_TENANT_ID": "t", "AZURE_FEDERATED_TOKEN_FILE": str(token)}
+    restarted: ServiceProcess = start_service(state_dir=service.state_dir, **fast, **identity)
+    api = restarted.api()
+    wait_for(lambda: api.get("/adapters/needs-wi/status").json()["phase"] == "Ready", what="Ready once supported")
+    assert [op["outcome"] for op in api.get("/adapters/needs-wi/operations").json()] == ["succeeded", "failed"]
+
+
+def test_each_adapter_keeps_its_newest_operations_only(make_client: Any, database_url: str | None) -> None:
+    api = make_client(database_url=database_url, operation_history=3)
+    assert api.post("/adapters", json=everything_spec("busy")).status_code == 201
+    for generation in range(2, 7):  # each change of the spec is a new generation, applied by a new operation
+        spec = everything_spec("busy", description=f"change {generation}")
+        assert api.put("/adapters/busy", json=spec).status_code == 200
+        wait_for(
+            lambda g=generation: [op["generation"] for op in api.get("/adapters/busy/operations").json()][:1] == [g],
+            what=f"the operation of generation {generation}",
+        )
+    kept = [op["generation"] for op in api.get("/adapters/busy/operations").json()]
+    assert kept == [6, 5, 4]

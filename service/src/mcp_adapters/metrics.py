@@ -24,6 +24,11 @@ OPERATIONS = Counter(
     ["kind", "outcome"],
     registry=REGISTRY,
 )
+PERMANENT_REFUSALS_RECHECKED = Counter(
+    "mcp_adapters_permanent_refusals_rechecked_total",
+    "Resyncs of an adapter the target cannot honour that found nothing changed (no operation recorded).",
+    registry=REGISTRY,
+)
 OPERATION_SECONDS = Histogram(
     "mcp_adapters_operation_seconds", "Time spent in target operations.", ["kind"], registry=REGISTRY
 )

@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, ge=2)
     retry_initial_seconds: float = Field(default=1.0, gt=0)
     retry_max_seconds: float = Field(default=60.0, gt=0)
+    # Operations kept per adapter (the newest); older ones are deleted as new ones start.
+    operation_history: int = Field(default=50, ge=1)
 
     # Local target.
     bridge_command: Path = Field(default_factory=_default_bridge)

@@ -103,7 +103,7 @@ class Reconciler:
         self.settings = settings
         self.store = store
         self.target = target
-        self.queue = WorkQueue(store.sessions, settings.replica_id, settings.lease_seconds)
+        self.queue = WorkQueue(store.sessions, settings.replica_id, settings.lease_seconds, settings.operation_history)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: dict[str, asyncio.Task[None]] = {}
@@ -227,6 +227,9 @@ class Reconciler:
             await anyio.to_thread.run_sync(self.queue.finish_operation, operation.id, outcome, message)
 
     async def _apply_spec(self, row: AdapterRow, operation: OperationRow | None, spec: AdapterSpec) -> Result:
+        if (refused := self._still_refused(row, operation, spec)) is not None:
+            metrics.PERMANENT_REFUSALS_RECHECKED.inc()
+            return self._unsupported(row, refused)  # no new operation, nothing to stop: it is all as it was
         current = operation is not None and operation.kind == "apply" and operation.generation == row.generation
         needs_operation = not current or (operation is not None and operation.outcome == "failed")
         if needs_operation:
@@ -253,6 +256,27 @@ class Reconciler:
             return self._retry(row, "ApplyFailed", str(exc))
         status = await self.target.status(row.name)
         return self._observed(row, status.ready, status.desired, status.message)
+
+    def _still_refused(
+        self, row: AdapterRow, operation: OperationRow | None, spec: AdapterSpec
+    ) -> UnsupportedSpec | None:
+        """The target's refusal, when this generation's apply already ended in it and neither the spec nor the
+        platform changed since: rerunning it every resync would only add an operation record each time."""
+        refused_before = (
+            row.phase == Phase.FAILED
+            and row.observed_generation == row.generation
+            and operation is not None
+            and operation.kind == "apply"
+            and operation.generation == row.generation
+            and operation.outcome == "failed"
+        )
+        if not refused_before:
+            return None
+        try:
+            self.target.check_supported(spec)
+        except UnsupportedSpec as exc:
+            return exc
+        return None
 
     def _observed(self, row: AdapterRow, ready: int, desired: int, message: str) -> Result:
         gen = row.generation

@@ -39,10 +39,13 @@ class Result:
 
 
 class WorkQueue:
-    def __init__(self, sessions: sessionmaker[Session], replica_id: str, lease_seconds: float) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], replica_id: str, lease_seconds: float, keep_operations: int = 50
+    ) -> None:
         self.sessions = sessions
         self.replica_id = replica_id
         self.lease = timedelta(seconds=lease_seconds)
+        self.keep_operations = keep_operations
 
     def claim(self, limit: int, skip: set[str]) -> list[Work]:
         now = utcnow()
@@ -94,6 +97,15 @@ class WorkQueue:
             session.add(operation)
             session.flush()
             current.last_operation_id = operation.id
+            # Each adapter keeps its newest operations only: an adapter that fails and retries all day must not
+            # grow the table (or the operations view) without bound.
+            older = (
+                select(OperationRow.id)
+                .where(OperationRow.adapter == row.name)
+                .order_by(OperationRow.id.desc())
+                .offset(self.keep_operations)
+            )
+            session.execute(delete(OperationRow).where(OperationRow.id.in_(older.scalar_subquery())))
             return operation
 
     def append_log(self, operation_id: int, text: str, changes: dict[str, int] | None = None) -> None:

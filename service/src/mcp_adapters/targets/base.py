@@ -94,6 +94,10 @@ class Target(Protocol):
         """Names of adapters this target has something deployed for."""
         ...
 
+    def check_supported(self, spec: AdapterSpec) -> None:
+        """Raise UnsupportedSpec when this target cannot honour `spec` as the platform stands: cheap, no side
+        effects. The reconciler asks it before it retries a permanent refusal."""
+
     async def apply(self, spec: AdapterSpec, log: OperationLog) -> None:
         """Make the deployment match `spec` (idempotent); returns once it is rolling, not when ready."""
 

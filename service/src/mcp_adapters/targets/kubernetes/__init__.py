@@ -129,6 +129,9 @@ class KubernetesTarget:
 
     # -- operations -------------------------------------------------------------------------------
 
+    def check_supported(self, spec: AdapterSpec) -> None:
+        """Every spec the API admits can be deployed: what the platform refuses, its policies and errors say."""
+
     async def apply(self, spec: AdapterSpec, log: OperationLog) -> None:
         fingerprint = self._fingerprint(spec)
         if not self._due(spec.name, fingerprint):
