@@ -54,7 +54,7 @@ def main() -> None:
             api.post("/adapters", json=spec).raise_for_status()
         until(lambda: len(api.get("/adapters").json()) == args.adapters, 120)
         api_ms = []
-        for _ in range(args.runs):
+        for _ in range(50):
             began = time.perf_counter()
             api.get("/adapters").raise_for_status()
             api_ms.append((time.perf_counter() - began) * 1000)
@@ -73,7 +73,8 @@ def main() -> None:
                 context.close()
             browser.close()
         rows = [
-            (f"GET /adapters, {args.adapters} adapters (median)", statistics.median(api_ms)),
+            (f"GET /adapters, {args.adapters} adapters (median of 50)", statistics.median(api_ms)),
+            (f"GET /adapters, {args.adapters} adapters (p95 of 50)", sorted(api_ms)[47]),
             (f"portal first view, {args.adapters} rows shown (median of {args.runs})", statistics.median(view_ms)),
             ("portal first view, worst run", max(view_ms)),
         ]

@@ -38,6 +38,18 @@ class AdapterStore:
         with self.sessions() as session:
             return session.scalars(select(AdapterRow).order_by(AdapterRow.name)).all()
 
+    def page(self, after: str | None, limit: int, phase: str | None, created_by: str | None) -> Sequence[AdapterRow]:
+        """Up to `limit` adapters in name order after `after`, with the given phase and creator when named."""
+        query = select(AdapterRow).order_by(AdapterRow.name).limit(limit)
+        if after is not None:
+            query = query.where(AdapterRow.name > after)
+        if phase is not None:
+            query = query.where(AdapterRow.phase == phase)
+        if created_by is not None:
+            query = query.where(AdapterRow.created_by == created_by)
+        with self.sessions() as session:
+            return session.scalars(query).all()
+
     def operation(self, op_id: int | None) -> OperationRow | None:
         if op_id is None:
             return None

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from mcp_infra.spec import ADAPTER_NAME_PATTERN, AdapterSpec
+from pydantic import TypeAdapter
 
 from mcp_adapters import preview as previews
 from mcp_adapters.admission import admit
 from mcp_adapters.api.deps import CurrentIdentity, PermissionsDep, RuntimeDep, StoreDep
 from mcp_adapters.auth.identity import Identity
-from mcp_adapters.errors import Conflict, ValidationFailed
-from mcp_adapters.models import Adapter, Preview, Problem
+from mcp_adapters.db.tables import AdapterRow
+from mcp_adapters.errors import BadRequest, Conflict, ValidationFailed
+from mcp_adapters.models import Adapter, Phase, Preview, Problem
 from mcp_adapters.runtime import Runtime
 from mcp_adapters.views import adapter_view
 
@@ -74,14 +79,90 @@ async def create_adapter(
     return adapter_view(row, None)
 
 
-@router.get("", response_model=list[Adapter], summary="List the adapters the caller may see")
-async def list_adapters(who: CurrentIdentity, store: StoreDep, permissions: PermissionsDep) -> list[Adapter]:
-    def views() -> list[Adapter]:  # one thread hop and two queries, however many adapters there are
-        visible = [row for row in store.all() if permissions.can_read(who, row)]
-        operations = store.operations_by_id([row.last_operation_id for row in visible])
-        return [adapter_view(row, operations.get(row.last_operation_id or -1)) for row in visible]
+Limit = Annotated[
+    int | None,
+    Query(ge=1, le=1000, description="At most this many, in name order; the next page by the `continue` token."),
+]
+ContinueToken = Annotated[
+    str | None,
+    Query(alias="continue", max_length=200, description="From the previous page's `X-Continue` header."),
+]
+PhaseFilter = Annotated[Phase | None, Query(description="Only adapters in this phase.")]
+CreatedBy = Annotated[str | None, Query(alias="createdBy", max_length=256, description="Only this creator's.")]
+_ADAPTER_LIST = TypeAdapter(list[Adapter])
+_PAGE_HEADERS = {
+    "X-Continue": {
+        "description": "The token for the next page (absent on the last one).",
+        "schema": {"type": "string"},
+    },
+    "Link": {"description": 'RFC 8288 `rel="next"`: the next page\'s URL.', "schema": {"type": "string"}},
+}
 
-    return await run_sync(views)
+
+@router.get(
+    "",
+    response_model=list[Adapter],
+    responses={
+        **PROBLEMS,
+        200: {"description": "The adapters (a JSON array, as mcp-gateway's)", "headers": _PAGE_HEADERS},
+    },
+    summary="List the adapters the caller may see (all, or a page with `limit`)",
+)
+async def list_adapters(
+    who: CurrentIdentity,
+    store: StoreDep,
+    permissions: PermissionsDep,
+    limit: Limit = None,
+    continue_token: ContinueToken = None,
+    phase: PhaseFilter = None,
+    created_by: CreatedBy = None,
+) -> Response:
+    after = _after(continue_token)
+    wanted = phase.value if phase is not None else None
+
+    def rows() -> tuple[list[AdapterRow], bool]:
+        found: list[AdapterRow] = []
+        cursor, batch = after, (limit + 1 if limit else 500)
+        while True:  # the caller's visibility is decided here, so fetch in batches until the page is full
+            chunk = store.page(cursor, batch, wanted, created_by)
+            found += [row for row in chunk if permissions.can_read(who, row)]
+            if limit is not None and len(found) > limit:
+                return found[:limit], True
+            if len(chunk) < batch:
+                return found, False
+            cursor = chunk[-1].name
+
+    def views() -> tuple[list[Adapter], str | None]:  # one thread hop; a query per batch and one for operations
+        page, more = rows()
+        operations = store.operations_by_id([row.last_operation_id for row in page])
+        token = _token(page[-1].name) if more and page else None
+        return [adapter_view(row, operations.get(row.last_operation_id or -1)) for row in page], token
+
+    adapters, token = await run_sync(views)
+    headers: dict[str, str] = {}
+    if token is not None:
+        params = {"limit": limit, "continue": token, "phase": wanted, "createdBy": created_by}
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        headers = {"X-Continue": token, "Link": f'</adapters?{query}>; rel="next"'}
+    # Serialized once, by pydantic-core: FastAPI's own path would re-validate and re-encode every adapter.
+    return Response(_ADAPTER_LIST.dump_json(adapters, by_alias=True), media_type="application/json", headers=headers)
+
+
+def _token(name: str) -> str:
+    return base64.urlsafe_b64encode(f"after:{name}".encode()).decode().rstrip("=")
+
+
+def _after(token: str | None) -> str | None:
+    if token is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        text = ""
+    kind, _, name = text.partition(":")
+    if kind != "after" or not re.fullmatch(ADAPTER_NAME_PATTERN, name):
+        raise BadRequest("the continue token is not one this service issued: start again without it")
+    return name
 
 
 @router.get("/{name}", response_model=Adapter, responses=PROBLEMS, summary="Get one adapter")
