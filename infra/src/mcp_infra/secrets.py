@@ -9,6 +9,7 @@ negative leaks it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Final
@@ -103,8 +104,12 @@ def _is_secret_parameter(parameter: str) -> bool:
     return bool(_secret_words(re.sub(r"[-.]", "_", parameter).upper()))  # `?sig=` (SAS), `?api_key=`, `?token=`
 
 
+@functools.lru_cache(maxsize=16384)
 def is_secret(name: str, value: str) -> bool:
-    """Whether one variable's value must be sealed, kept in a Secret and shown redacted."""
+    """Whether one variable's value must be sealed, kept in a Secret and shown redacted.
+
+    Remembered: every list of adapters asks again for every variable (a portal polls it every 2 s), and the
+    answer for a name and value never changes."""
     if is_secret_value(value):
         return True
     return is_secret_name(name) and value.lower() not in _SWITCH_VALUES

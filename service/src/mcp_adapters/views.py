@@ -46,7 +46,9 @@ def adapter_view(row: AdapterRow, operation: OperationRow | None) -> Adapter:
     spec = dict(row.spec)
     env: dict[str, str] = dict(spec.get("environmentVariables", {}))
     # What was sealed, and what looks secret now in a row not re-sealed yet (one written by an older replica).
-    hidden = set(row.secret_keys) | set(secret_names(env, spec.get("secretEnvironmentVariables", ())))
+    sealed = set(row.secret_keys)
+    unsealed = {k: v for k, v in env.items() if k not in sealed}
+    hidden = sealed | set(secret_names(unsealed, spec.get("secretEnvironmentVariables", ())))
     spec["environmentVariables"] = {k: (REDACTED if k in hidden else v) for k, v in env.items()}
     return Adapter.model_validate(
         {
