@@ -29,6 +29,11 @@ def document(resource: RenderedResource) -> dict[str, Any]:
     return doc
 
 
+# libyaml's emitter when PyYAML has it (its wheels do): the same safe dumper, about 10x faster than the pure-Python
+# one, which took 96% of rendering 1,000 adapters.
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def documents(rendered: Iterable[RenderedAdapter]) -> list[dict[str, Any]]:
     return [document(resource) for adapter in rendered for resource in adapter.resources]
 
@@ -46,6 +51,8 @@ def render_documents(
     parts = []
     for adapter in rendered:
         header = f"# adapter {adapter.adapter}: {adapter.endpoint_url}\n"
-        body = yaml.safe_dump_all(documents([adapter]), sort_keys=False, explicit_start=True, width=120)
+        body = yaml.dump_all(
+            documents([adapter]), Dumper=_DUMPER, sort_keys=False, explicit_start=True, width=120, allow_unicode=False
+        )
         parts.append(header + body)
     return "".join(parts)
