@@ -42,6 +42,12 @@ RESERVED_PREFIXES: Final = ("MCP_BRIDGE_", "MCP_ADAPTERS_")
 SERVER_MANAGED_FIELDS: Final = frozenset({"createdBy", "createdAt", "lastUpdatedAt", "generation", "status"})
 
 
+def read_by_proxy(name: str) -> bool:
+    """Whether the platform's proxy reads this variable, in any spelling: its setting, never its server's."""
+    upper = name.upper()
+    return upper in RESERVED_NAMES or upper.startswith("MCP_BRIDGE_")
+
+
 def _check_environment(env: dict[str, str]) -> dict[str, str]:
     if len(env) > MAX_ENV_VARS:
         raise ValueError(f"at most {MAX_ENV_VARS} environment variables are allowed, got {len(env)}")

@@ -7,7 +7,7 @@ from typing import Any, Final
 from mcp_infra.names import common_labels, selector_labels
 from mcp_infra.render._context import RenderContext, kubernetes_resource, restricted_container_security
 from mcp_infra.resources import Ref, RenderedResource, SecretValue
-from mcp_infra.spec import RESERVED_NAMES
+from mcp_infra.spec import read_by_proxy
 
 HOME: Final = "/home/mcp"
 # Set by the platform; a user value for these would break probes or session routing.
@@ -150,7 +150,7 @@ def _env(ctx: RenderContext, secret: RenderedResource | None) -> list[dict[str, 
     user = ctx.spec.environment_variables
     # The server gets these plus the bridge's baseline (PATH, HOME, locale, CA bundles, workload identity):
     # not the cluster's KUBERNETES_* variables, not anything else the image or a webhook adds.
-    server_env = sorted({k for k in user if k not in PLATFORM_ENV and not _read_by_bridge(k)} | CACHE_ENV.keys())
+    server_env = sorted({k for k in user if k not in PLATFORM_ENV and not read_by_proxy(k)} | CACHE_ENV.keys())
     env.append({"name": "MCP_BRIDGE_SERVER_ENV", "value": ",".join(server_env)})
     if "MCP_BRIDGE_ALLOWED_HOSTS" not in user:
         env.append({"name": "MCP_BRIDGE_ALLOWED_HOSTS", "value": ",".join(ctx.allowed_hosts)})
@@ -164,8 +164,3 @@ def _env(ctx: RenderContext, secret: RenderedResource | None) -> list[dict[str, 
         else:
             env.append({"name": key, "value": user[key]})
     return env
-
-
-def _read_by_bridge(name: str) -> bool:
-    upper = name.upper()
-    return upper in RESERVED_NAMES or upper.startswith("MCP_BRIDGE_")

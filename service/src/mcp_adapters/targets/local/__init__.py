@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from mcp_infra.spec import RESERVED_NAMES, AdapterSpec
+from mcp_infra.spec import AdapterSpec, read_by_proxy
 
 from mcp_adapters.models import REDACTED, PlannedResource
 from mcp_adapters.settings import Settings
@@ -127,13 +127,7 @@ class LocalTarget:
         base = {k: v for k in self.settings.local_pass_env if (v := os.environ.get(k)) is not None}
         user = {k: v for k, v in spec.environment_variables.items() if k not in PLATFORM_ENV}
         # The server gets these (and the bridge's baseline), never the rest of the bridge's environment.
-        server_env = ",".join(
-            sorted(
-                k
-                for k in base.keys() | user.keys()
-                if k.upper() not in RESERVED_NAMES and not k.upper().startswith("MCP_BRIDGE_")
-            )
-        )
+        server_env = ",".join(sorted(k for k in base.keys() | user.keys() if not read_by_proxy(k)))
         configs = []
         for replica_id, port in zip(ids, ports, strict=True):
             peers = ",".join(f"{i}=http://127.0.0.1:{p}" for i, p in zip(ids, ports, strict=True) if i != replica_id)
