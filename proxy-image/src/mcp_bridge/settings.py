@@ -19,10 +19,8 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-CONTRACT_VARIABLES = frozenset(
-    {"MCP_COMMAND", "MCP_ARGS", "MCP_CWD", "MCP_PROXY_URL", "MCP_PROXY_SCOPE", "PORT", "HOST"}
-)
 PREFIX = "MCP_BRIDGE_"
+# The settings the adapter contract names without the prefix, and those names.
 _CONTRACT_FIELDS = {
     "command": "MCP_COMMAND",
     "args": "MCP_ARGS",
@@ -32,6 +30,7 @@ _CONTRACT_FIELDS = {
     "host": "HOST",
     "port": "PORT",
 }
+CONTRACT_VARIABLES = frozenset(_CONTRACT_FIELDS.values())
 # What a server gets from the bridge's environment besides the adapter's own variables, when the
 # platform names those (MCP_BRIDGE_SERVER_ENV): where programs and certificates are, the locale,
 # workload identity, and the local target's owner mark.
