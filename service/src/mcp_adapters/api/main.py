@@ -63,14 +63,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(OriginGuard, public_url=settings.public_url)
     allowed = settings.allowed_hosts or (sorted(LOOPBACK_NAMES | {"testserver"}) if settings.dev_mode else [])
     app.add_middleware(HostGuard, allowed=allowed)
-    app.add_middleware(SecurityHeaders, connect_origins=_sign_in_origins(settings))
+    app.add_middleware(SecurityHeaders, connect_origins=_sign_in_origins(runtime.auth.resource))
     app.add_middleware(RequestMetrics)
     return app
 
 
-def _sign_in_origins(settings: Settings) -> list[str]:
+def _sign_in_origins(resource: ProtectedResource | None) -> list[str]:
     """Where the portal's sign-in talks to (the authorization server's discovery and token endpoints)."""
-    if settings.dev_mode:
+    if resource is None:  # development mode: no authorization server
         return []
-    parts = [urlsplit(server) for server in ProtectedResource(settings).authorization_servers]
+    parts = [urlsplit(server) for server in resource.authorization_servers]
     return sorted({f"{p.scheme}://{p.netloc}" for p in parts if p.scheme in ("http", "https") and p.netloc})

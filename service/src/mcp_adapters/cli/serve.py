@@ -19,7 +19,6 @@ def serve(
 ) -> None:
     """Run the control plane: the API, the reconciler and the data plane."""
     from mcp_adapters.api.main import create_app
-    from mcp_adapters.auth.dev import dev_mode_warning
     from mcp_adapters.settings import Settings
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -38,14 +37,13 @@ def serve(
             "running as PID 1 without an init: processes orphaned under it (the plugins of a killed Pulumi CLI) "
             "stay as zombies; use the image's entrypoint (tini) or `docker run --init`"
         )
-    auth = "development" if settings.dev_mode else "Entra ID"
+    auth = app.state.runtime.auth
+    mode = "Entra ID" if auth.resource is not None else "development"
     typer.echo(
-        f"mcp-adapters listening on http://{settings.host}:{settings.port} (API docs at /docs; auth: {auth})", err=True
+        f"mcp-adapters listening on http://{settings.host}:{settings.port} (API docs at /docs; auth: {mode})", err=True
     )
-    if settings.dev_mode:  # a choice, so said where the operator looks, not only in /readyz
-        logging.getLogger("mcp_adapters.auth").warning(
-            dev_mode_warning(settings.dev_default_user, settings.dev_default_roles)
-        )
+    if auth.warning:  # development mode is a choice, so said where the operator looks, not only in /readyz
+        logging.getLogger("mcp_adapters.auth").warning(auth.warning)
     uvicorn.run(
         app,
         host=settings.host,

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from mcp_adapters.api.deps import CurrentIdentity, RuntimeDep
-from mcp_adapters.auth.resource import ProtectedResource
 from mcp_adapters.portal.templates import Template, templates
 
 router = APIRouter(tags=["portal"])
@@ -51,13 +50,12 @@ async def root(accept: Annotated[str, Header()] = "") -> Response:
     "/portal/config", response_model=PortalConfig, response_model_by_alias=True, summary="The portal's settings"
 )
 async def portal_config(request: Request, runtime: RuntimeDep) -> PortalConfig:
-    settings = runtime.settings
+    settings, resource = runtime.settings, runtime.auth.resource
     user: PortalUser | None = None
     sign_in: PortalSignIn | None = None
-    if runtime.auth.mode == "development":
+    if resource is None:  # development mode: no authorization server
         user = PortalUser(id=settings.dev_default_user, roles=list(settings.dev_default_roles))
     else:
-        resource = ProtectedResource(settings)
         sign_in = PortalSignIn(
             authority=resource.authorization_servers[0],
             client_id=settings.portal_client_id,
