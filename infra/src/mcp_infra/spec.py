@@ -42,6 +42,11 @@ RESERVED_PREFIXES: Final = ("MCP_BRIDGE_", "MCP_ADAPTERS_")
 SERVER_MANAGED_FIELDS: Final = frozenset({"createdBy", "createdAt", "lastUpdatedAt", "generation", "status"})
 
 
+def is_adapter_name(name: str) -> bool:
+    """Whether `name` can name an adapter (what `AdapterSpec.name` accepts)."""
+    return len(name) <= MAX_NAME_LENGTH and re.fullmatch(ADAPTER_NAME_PATTERN, name) is not None
+
+
 def read_by_proxy(name: str) -> bool:
     """Whether the platform's proxy reads this variable, in any spelling: its setting, never its server's."""
     upper = name.upper()

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from mcp_infra.spec import SERVER_MANAGED_FIELDS
+from mcp_infra.spec import SERVER_MANAGED_FIELDS, is_adapter_name
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -143,11 +143,12 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
 
-_DATA_PLANE = re.compile(r"/adapters/[a-z]([-a-z0-9]{0,61}[a-z0-9])?/mcp")
+_DATA_PLANE = re.compile(r"/adapters/([^/]+)/mcp")
 
 
 def _is_data_plane(scope: Scope) -> bool:
-    return scope["method"] == "POST" and _DATA_PLANE.fullmatch(scope["path"]) is not None
+    found = _DATA_PLANE.fullmatch(scope["path"]) if scope["method"] == "POST" else None
+    return found is not None and is_adapter_name(found.group(1))
 
 
 _BY_STATUS: dict[int, type[ServiceError]] = {

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import re
 
-from mcp_infra.spec import ADAPTER_NAME_PATTERN, MAX_NAME_LENGTH
+from mcp_infra.spec import is_adapter_name
 from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
 from mcp_adapters.settings import Settings
+from mcp_adapters.views import endpoint_path
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 ENTRA_LOGIN = "https://login.microsoftonline.com"
-_NAME = re.compile(ADAPTER_NAME_PATTERN)
 # The adapter's own endpoint, and the forward-auth route the ingress asks on its behalf.
 _ADAPTER_ROUTE = re.compile(r"^/adapters/([^/]+)/(?:mcp|verify)$")
 
@@ -35,22 +35,14 @@ class ProtectedResourceMetadata(BaseModel):
     resource_name: str = "mcp-adapters"
 
 
-def is_adapter_name(name: str) -> bool:
-    return len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(name) is not None
-
-
-def adapter_endpoint(name: str) -> str:
-    return f"/adapters/{name}/mcp"
-
-
 def protected_path(request: HTTPConnection) -> str:
     """The resource a request is for: an adapter's MCP endpoint (also when the ingress asks whether the caller may
     use it), or "" for the API as a whole."""
     path = request.url.path
     if (match := _ADAPTER_ROUTE.fullmatch(path)) and is_adapter_name(match.group(1)):
-        return adapter_endpoint(match.group(1))
+        return endpoint_path(match.group(1))
     if path == "/auth/verify" and is_adapter_name(name := request.query_params.get("adapter", "")):
-        return adapter_endpoint(name)
+        return endpoint_path(name)
     return ""
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from mcp_infra.spec import is_adapter_name
 
 from mcp_adapters.api.deps import RuntimeDep
-from mcp_adapters.auth.resource import WELL_KNOWN, ProtectedResourceMetadata, adapter_endpoint, is_adapter_name
+from mcp_adapters.auth.resource import WELL_KNOWN, ProtectedResourceMetadata
 from mcp_adapters.errors import NotFound
 from mcp_adapters.runtime import Runtime
+from mcp_adapters.views import endpoint_path
 
 router = APIRouter(tags=["auth"])
 
@@ -59,4 +61,4 @@ async def service_metadata(request: Request, runtime: RuntimeDep) -> ProtectedRe
 async def adapter_metadata(name: str, request: Request, runtime: RuntimeDep) -> ProtectedResourceMetadata:
     if not is_adapter_name(name):
         raise NotFound(f"{name!r} cannot name an adapter (a DNS label: lowercase letters, digits, '-')")
-    return _metadata(runtime, request, adapter_endpoint(name))
+    return _metadata(runtime, request, endpoint_path(name))
