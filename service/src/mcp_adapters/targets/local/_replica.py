@@ -123,7 +123,10 @@ class Replica:
     async def _wait_exit(self) -> int | None:
         code = await self._process.wait() if self._process is not None else None
         pid = self.pid
-        # Adopted (not our child, nothing to await), or sandboxed: bwrap goes at SIGTERM, the bridge drains on.
+        while pid is not None and _procs.alive(pid):  # noqa: ASYNC110 - adopted: not our child, nothing to await
+            await asyncio.sleep(0.5)
+        # Sandboxed, the leader (bwrap) goes at SIGTERM while the bridge drains on: wait for the rest of its group.
+        # Only now, once the leader is gone: a group check reads all of /proc, an aliveness check one file.
         while pid is not None and _procs.group_alive(pid):  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         return code
