@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,6 +22,17 @@ def messages_of(response: httpx.Response) -> list[dict[str, Any]]:
         return [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
     body = response.json()
     return body if isinstance(body, list) else [body]
+
+
+def sse_events(response: httpx.Response) -> Iterator[tuple[str, str]]:
+    """(event, data) of each event of a streamed SSE response, as they arrive."""
+    event = "message"
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            yield event, line[5:].strip()
+            event = "message"
 
 
 def post_initialize(client: httpx.Client, url: str, version: str = "2025-11-25") -> httpx.Response:

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from mcp_bridge.egress import check_upstream
-from mcp_bridge.settings import SettingsError
+from mcp_bridge.errors import SettingsError
 
 from tests.conftest import VENV_BIN, free_port
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from mcp_bridge.egress import check_upstream
-from mcp_bridge.settings import SettingsError
+from mcp_bridge.errors import SettingsError
 
 
 def teredo(server: str, client: str) -> str:

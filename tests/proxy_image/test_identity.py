@@ -12,7 +12,8 @@ import httpx
 import pytest
 from azure.core.credentials import AccessToken
 from mcp_bridge.app import create_app
-from mcp_bridge.identity import TokenProvider, TokenUnavailable, make_credential
+from mcp_bridge.errors import TokenUnavailable
+from mcp_bridge.identity import TokenProvider, make_credential
 from mcp_bridge.settings import BridgeSettings
 
 from tests.proxy_image._forward_upstream import ScriptedUpstream, TokenEndpoint, self_signed, serve

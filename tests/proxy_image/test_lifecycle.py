@@ -15,7 +15,15 @@ import pytest
 from mcp import Client
 
 from tests.conftest import VENV_BIN
-from tests.proxy_image._raw import ACCEPT, call, initialize, messages_of, modern_call, post_initialize
+from tests.proxy_image._raw import (
+    ACCEPT,
+    call,
+    initialize,
+    messages_of,
+    modern_call,
+    post_initialize,
+    sse_events,
+)
 from tests.proxy_image.conftest import children_of, process_alive
 
 pytestmark = pytest.mark.anyio
@@ -101,6 +109,28 @@ def test_session_limit_is_a_clear_503(start_bridge: Any) -> None:
     assert refused.status_code == 503
     assert "MCP_BRIDGE_MAX_SESSIONS" in refused.json()["error"]["message"]
     assert refused.headers["retry-after"]
+
+
+def test_legacy_sse_answers_a_session_limit_as_streamable_http_does(start_bridge: Any) -> None:
+    bridge = start_bridge("dual", MCP_BRIDGE_MAX_SESSIONS="1")
+    init = {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "initialize",
+        "params": {"protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    with httpx.Client(timeout=20) as client:
+        initialize(client, bridge.url)
+        refused = post_initialize(client, bridge.url).json()["error"]
+        with client.stream("GET", f"{bridge.base}/sse", headers={"Accept": "text/event-stream"}) as stream:
+            events = sse_events(stream)
+            kind, endpoint = next(events)
+            assert kind == "endpoint"
+            assert client.post(f"{bridge.base}{endpoint}", json=init).status_code == 202
+            answer = json.loads(next(events)[1])
+    assert answer["id"] == 3
+    assert answer["error"]["code"] == refused["code"] == -32003
+    assert "MCP_BRIDGE_MAX_SESSIONS" in answer["error"]["message"]
 
 
 def test_request_timeout_answers_and_cancels_the_server_side(start_bridge: Any) -> None:

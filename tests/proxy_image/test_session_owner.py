@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-from tests.proxy_image._raw import ACCEPT, messages_of
+from tests.proxy_image._raw import ACCEPT, messages_of, sse_events
 
 LOG_DEADLINE = 10.0
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
@@ -108,16 +107,6 @@ def test_a_session_opened_without_an_identity_is_not_anyones(start_bridge: Any) 
         listed = client.post(bridge.url, headers=headers, json=TOOLS_LIST)
         assert listed.status_code == 200
         assert messages_of(listed)[-1]["result"]["tools"]
-
-
-def sse_events(response: httpx.Response) -> Iterator[tuple[str, str]]:
-    event = "message"
-    for line in response.iter_lines():
-        if line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            yield event, line[5:].strip()
-            event = "message"
 
 
 def test_a_legacy_sse_stream_takes_messages_only_from_its_opener(start_bridge: Any) -> None:

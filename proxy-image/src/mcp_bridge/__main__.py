@@ -12,7 +12,8 @@ import uvicorn
 from mcp_bridge import logs
 from mcp_bridge.app import create_app
 from mcp_bridge.bridge import Bridge
-from mcp_bridge.settings import SettingsError, load_settings
+from mcp_bridge.errors import SettingsError
+from mcp_bridge.settings import load_settings
 
 logger = logging.getLogger("mcp_bridge")
 

@@ -1,4 +1,4 @@
-"""Small ASGI helpers shared by the transports: bodies with a limit, JSON and SSE responses."""
+"""Small ASGI helpers shared by the transports: bodies with a limit, JSON, error and SSE responses."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from mcp_bridge.errors import BodyTooLarge, ClientError, ClientGone
 from mcp_bridge.jsonrpc import Message, dumps
 
 SSE_HEADERS: list[tuple[bytes, bytes]] = [
@@ -20,21 +21,18 @@ PING = b": ping\n\n"
 USER_HEADER = b"x-mcp-userid"
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body; BodyTooLarge past `limit` bytes, ClientGone if the client leaves first."""
     chunks: list[bytes] = []
     size = 0
     while True:
         event = await receive()
         if event["type"] == "http.disconnect":
-            raise ConnectionAbortedError("client went away")
+            raise ClientGone
         chunk = event.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge
+            raise BodyTooLarge(limit)
         chunks.append(chunk)
         if not event.get("more_body", False):
             return b"".join(chunks)
@@ -75,6 +73,11 @@ async def send_json(send: Send, status: int, body: Any, headers: list[tuple[byte
         }
     )
     await send({"type": "http.response.body", "body": data})
+
+
+async def send_error(send: Send, error: ClientError) -> None:
+    """The one way a ClientError becomes an HTTP response: its status, its JSON-RPC error, its headers."""
+    await send_json(send, error.status, error.reply(), error.headers)
 
 
 async def send_empty(send: Send, status: int, headers: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -13,11 +13,12 @@ import anyio.abc
 
 from mcp_bridge import jsonrpc as rpc
 from mcp_bridge import sessionid
-from mcp_bridge.child import ChildProcess, ChildStartError
+from mcp_bridge.child import ChildProcess
+from mcp_bridge.errors import Backoff, ChildStartError, SessionLimit, Unavailable
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message
 from mcp_bridge.metrics import Metrics
-from mcp_bridge.pool import Deliver, PooledChild, StatelessPool, Unavailable
+from mcp_bridge.pool import Deliver, PooledChild, StatelessPool
 from mcp_bridge.session import PooledSession, ProcessSession, Session
 from mcp_bridge.settings import BridgeSettings, child_environment
 from mcp_bridge.translate import modern_envelope_request
@@ -29,18 +30,6 @@ _SCHEMA_TTL = 30.0
 _SCHEMA_PAGES = 100
 # A session process that exits this soon after starting counts towards the crash-loop backoff.
 _QUICK_EXIT = 5.0
-
-
-class SessionLimit(Exception):
-    """Too many open sessions."""
-
-
-class Backoff(Unavailable):
-    """The server keeps failing at start; new sessions wait."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class _Relay:

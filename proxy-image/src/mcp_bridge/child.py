@@ -13,19 +13,12 @@ import anyio
 import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from mcp_bridge.errors import ChildGone, ChildStartError
 from mcp_bridge.jsonrpc import Message, dumps
 
 logger = logging.getLogger("mcp_bridge.child")
 
 MessageHandler = Callable[[Message], Awaitable[None]]
-
-
-class ChildStartError(Exception):
-    """The server program could not be started (not found, not executable, ...)."""
-
-
-class ChildGone(Exception):
-    """The server process has exited; nothing more can be sent to it."""
 
 
 class ChildProcess:

@@ -18,27 +18,35 @@ import logging
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 from typing import Any
 
 import anyio
 import anyio.abc
 import httpx
-from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 
 from mcp_bridge import jsonrpc as rpc
-from mcp_bridge._http import BodyTooLarge, header, send_json, sse_event
+from mcp_bridge._http import header, send_error, sse_event
 from mcp_bridge._upstream import UpstreamTransport
 from mcp_bridge.egress import check_upstream
-from mcp_bridge.identity import Credential, TokenProvider, TokenUnavailable, make_credential
+from mcp_bridge.errors import (
+    BodyTooLarge,
+    CannotForward,
+    ClientError,
+    ClientGone,
+    TokenUnavailable,
+    Unavailable,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from mcp_bridge.identity import Credential, TokenProvider, make_credential
 from mcp_bridge.metrics import Metrics
+from mcp_bridge.reverse_proxy import cancel_on_disconnect, start_response, stream_body
 from mcp_bridge.settings import BridgeSettings
 
 logger = logging.getLogger("mcp_bridge.forward")
 
-_HOP_BY_HOP = frozenset(
-    {b"connection", b"keep-alive", b"proxy-authenticate", b"te", b"trailers", b"transfer-encoding", b"upgrade"}
-)
 # The request headers the upstream gets: what streamable HTTP needs, and nothing that says who the caller is.
 # Everything else stays here: the caller's credentials (Authorization is for this platform, never a third party's
 # server; the bridge sends its own workload-identity token when asked), cookies, and the identity claims and
@@ -63,15 +71,11 @@ _TO_UPSTREAM_PREFIXES = (b"mcp-param-",)
 _READY_CACHE_SECONDS = 2.0
 
 
-class ClientGone(Exception):
-    pass
-
-
 class _KeepNoCookies(http.cookiejar.CookieJar):
     """The upstream's Set-Cookie goes to the caller as a header; the shared client keeps none.
 
     httpx's default jar would store one caller's cookies and send them with the
-    next caller's requests (and parsing them was 7% of forward mode's time).
+    next caller's requests (and parsing them was a visible share of forward mode's time).
     """
 
     def extract_cookies(self, response: http.client.HTTPResponse, request: urllib.request.Request) -> None:
@@ -99,7 +103,7 @@ class Forwarder:
         )
         self.settings = settings
         self.url = settings.proxy_url
-        self._parsed_url = httpx.URL(self.url)  # parsed once: parsing it per request was 15 us of ~20 in build_request
+        self._parsed_url = httpx.URL(self.url)  # parsed once: parsing it per request was most of build_request
         self.metrics = Metrics()
         self.tokens: TokenProvider | None = None
         if settings.proxy_scope:
@@ -176,7 +180,7 @@ class Forwarder:
         method = scope["method"]
         label = header(scope, b"mcp-method") or method
         if self.draining and method == "GET":
-            await self._fail(send, 503, label, "unavailable", "the proxy is shutting down", [(b"retry-after", b"1")])
+            await self._fail(send, label, "unavailable", Unavailable("the proxy is shutting down", retry_after=1))
             return
         # Values without the whitespace around them (RFC 9110 5.5): it is not part of the value, and the
         # upstream leg's HTTP client refuses to send it.
@@ -185,7 +189,7 @@ class Forwarder:
             try:
                 token = await self.tokens.token()
             except TokenUnavailable as exc:
-                await self._fail(send, 503, label, "no_token", str(exc), [(b"retry-after", b"5")])
+                await self._fail(send, label, "no_token", exc)
                 return
             headers.append((b"authorization", b"Bearer " + token.encode()))
         query = scope.get("query_string", b"")
@@ -217,7 +221,7 @@ class Forwarder:
             chunk: bytes = event.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise BodyTooLarge
+                raise BodyTooLarge(limit)
             if chunk:
                 sent.append(chunk)
                 yield chunk
@@ -244,24 +248,21 @@ class Forwarder:
         except ClientGone:
             self._count(label, "client_gone", started)
             return
-        except BodyTooLarge:
-            limit = self.settings.max_body_bytes
-            message = f"the request body is larger than {limit} bytes (MCP_BRIDGE_MAX_BODY_BYTES)"
-            await self._fail(send, 413, label, "too_large", message)
+        except BodyTooLarge as exc:
+            await self._fail(send, label, "too_large", exc)
             return
         except (TimeoutError, httpx.TimeoutException) as exc:
             what = "connect" if isinstance(exc, httpx.ConnectTimeout) else "answer"
             message = f"the upstream {self.url} did not {what} within {timeout:g}s"
-            await self._fail(send, 504, label, "timeout", message, code=rpc.REQUEST_TIMEOUT)
+            await self._fail(send, label, "timeout", UpstreamTimeout(message))
             return
         except httpx.LocalProtocolError as exc:
-            # The caller's request cannot be expressed upstream (say, a header value HTTP does not allow).
-            message = f"the request cannot be forwarded: {exc}"
-            await self._fail(send, 400, label, "bad_request", message, code=rpc.INVALID_REQUEST)
+            await self._fail(send, label, "bad_request", CannotForward(f"the request cannot be forwarded: {exc}"))
             return
         except httpx.HTTPError as exc:
             logger.warning("upstream unreachable", extra={"upstream": self.url, "error": repr(exc)})
-            await self._fail(send, 502, label, "unreachable", f"the upstream {self.url} is unreachable: {_why(exc)}")
+            unreachable = UpstreamUnreachable(f"the upstream {self.url} is unreachable: {_why(exc)}")
+            await self._fail(send, label, "unreachable", unreachable)
             return
         self._count(label, "ok" if response.status_code < 400 else f"upstream_{response.status_code // 100}xx", started)
         try:
@@ -279,14 +280,13 @@ class Forwarder:
         *,
         standing: bool,
     ) -> None:
-        out_headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
-        await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
+        await start_response(send, response)
         streaming = response.headers.get("content-type", "").startswith("text/event-stream")
         deadline = anyio.current_time() + self.settings.request_timeout if not standing else float("inf")
         try:
             if not streaming:
                 with anyio.move_on_after(deadline - anyio.current_time()):
-                    await self._pump(response, send)
+                    await stream_body(response, send)
                     return
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
@@ -296,8 +296,8 @@ class Forwarder:
                     self._streams.add(scope)
                 try:
                     async with anyio.create_task_group() as tg:
-                        tg.start_soon(_cancel_on_disconnect, receive, body_done, tg.cancel_scope)
-                        await self._pump(response, send)
+                        tg.start_soon(partial(cancel_on_disconnect, receive, tg.cancel_scope, after=body_done))
+                        await stream_body(response, send)
                         tg.cancel_scope.cancel()
                 finally:
                     self._streams.discard(scope)
@@ -307,32 +307,18 @@ class Forwarder:
                     # than end it silently (a client would wait for an answer that never comes).
                     timeout = self.settings.request_timeout
                     message = f"the upstream {self.url} did not answer within {timeout:g}s (MCP_BRIDGE_REQUEST_TIMEOUT)"
+                    late = UpstreamTimeout(message)
                     for request_id in _request_ids(b"".join(sent)):
-                        event = sse_event(rpc.error(request_id, rpc.REQUEST_TIMEOUT, message))
+                        event = sse_event(late.reply(request_id))
                         await send({"type": "http.response.body", "body": event, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (httpx.HTTPError, OSError) as exc:
             logger.info("stream to or from the upstream broke", extra={"error": repr(exc)})
 
-    async def _pump(self, response: httpx.Response, send: Send) -> None:
-        async for chunk in response.aiter_raw():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _fail(
-        self,
-        send: Send,
-        status: int,
-        label: str,
-        outcome: str,
-        message: str,
-        headers: list[tuple[bytes, bytes]] | None = None,
-        *,
-        code: int = rpc.SERVER_UNAVAILABLE,
-    ) -> None:
+    async def _fail(self, send: Send, label: str, outcome: str, error: ClientError) -> None:
         self.metrics.request(label, "forward", outcome)
         with contextlib.suppress(OSError):
-            await send_json(send, status, rpc.error(None, code, message), headers)
+            await send_error(send, error)
 
     def _count(self, label: str, outcome: str, started: float) -> None:
         self.metrics.request(label, "forward", outcome, started)
@@ -340,14 +326,6 @@ class Forwarder:
 
 def _to_upstream(name: bytes) -> bool:
     return name in _TO_UPSTREAM or name.startswith(_TO_UPSTREAM_PREFIXES)
-
-
-async def _cancel_on_disconnect(receive: Receive, body_done: anyio.Event, cancel: anyio.CancelScope) -> None:
-    await body_done.wait()
-    event: AsgiMessage = await receive()
-    while event["type"] != "http.disconnect":
-        event = await receive()
-    cancel.cancel()
 
 
 def _why(exc: httpx.HTTPError) -> str:

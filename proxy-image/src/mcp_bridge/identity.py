@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import anyio
 
+from mcp_bridge.errors import TokenUnavailable
 from mcp_bridge.settings import BridgeSettings
 
 logger = logging.getLogger("mcp_bridge.identity")
@@ -25,10 +26,6 @@ class Credential(Protocol):
     """What the bridge needs of an azure-core `TokenCredential`."""
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any: ...
-
-
-class TokenUnavailable(Exception):
-    """No valid token can be had right now; the message says why (never the token)."""
 
 
 def make_credential(environ: Mapping[str, str]) -> Credential:

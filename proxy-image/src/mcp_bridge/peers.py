@@ -8,26 +8,17 @@ import anyio
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from mcp_bridge import jsonrpc as rpc
-from mcp_bridge._http import BodyTooLarge, read_body, send_json
+from mcp_bridge._http import read_body, send_error
+from mcp_bridge.errors import BodyTooLarge, NoSession
 from mcp_bridge.metrics import Metrics
+from mcp_bridge.reverse_proxy import cancel_on_disconnect, end_to_end, start_response, stream_body
 from mcp_bridge.settings import BridgeSettings
 
 logger = logging.getLogger("mcp_bridge.peers")
 
 FORWARDED_HEADER = b"x-mcp-bridge-forwarded"
-_HOP_BY_HOP = {
-    b"connection",
-    b"keep-alive",
-    b"proxy-authenticate",
-    b"proxy-authorization",
-    b"te",
-    b"trailers",
-    b"transfer-encoding",
-    b"upgrade",
-    b"host",
-    b"content-length",
-}
+# Besides the hop-by-hop headers: each leg has its own Host, and the body is sent again (its length with it).
+_NOT_FORWARDED = frozenset({b"host", b"content-length"})
 
 
 class PeerForwarder:
@@ -42,19 +33,19 @@ class PeerForwarder:
         await self.client.aclose()
 
     async def forward(self, owner: str, scope: Scope, receive: Receive, send: Send) -> None:
-        gone = rpc.error(None, rpc.SERVER_UNAVAILABLE, "Session not found: start a new session with initialize")
+        gone = NoSession("Session not found: start a new session with initialize")
         base = self.settings.peer_url(owner)
         already_forwarded = any(key == FORWARDED_HEADER for key, _ in scope["headers"])
         if base is None or already_forwarded:
             # Unknown owner, or a forwarding loop: the session cannot be reached, so the client starts over.
-            await send_json(send, 404, gone)
+            await send_error(send, gone)
             return
         try:
             body = await read_body(receive, self.settings.max_body_bytes)
-        except BodyTooLarge:
-            await send_json(send, 413, rpc.error(None, rpc.INVALID_REQUEST, "the request body is too large"))
+        except BodyTooLarge as exc:
+            await send_error(send, exc)
             return
-        headers = [(k, v) for k, v in scope["headers"] if k not in _HOP_BY_HOP]
+        headers = end_to_end(scope["headers"], also=_NOT_FORWARDED)
         headers.append((FORWARDED_HEADER, self.settings.replica_id.encode()))
         query = scope.get("query_string", b"").decode("latin-1")
         url = f"{base}{scope['path']}" + (f"?{query}" if query else "")
@@ -63,23 +54,14 @@ class PeerForwarder:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
             logger.warning("owner replica unreachable", extra={"replica": owner, "error": str(exc)})
-            await send_json(send, 404, gone)
+            await send_error(send, gone)
             return
         self.metrics.forwarded.inc()
         try:
-            out_headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
-            await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
+            await start_response(send, response, also=_NOT_FORWARDED)
             async with anyio.create_task_group() as tg:
-
-                async def watch() -> None:
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    tg.cancel_scope.cancel()
-
-                tg.start_soon(watch)
-                async for chunk in response.aiter_raw():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                tg.start_soon(cancel_on_disconnect, receive, tg.cancel_scope)
+                await stream_body(response, send)
                 tg.cancel_scope.cancel()
         except (httpx.HTTPError, OSError):
             pass

@@ -19,7 +19,8 @@ import anyio
 import anyio.abc
 
 from mcp_bridge import jsonrpc as rpc
-from mcp_bridge.child import ChildGone, ChildProcess, ChildStartError
+from mcp_bridge.child import ChildProcess
+from mcp_bridge.errors import ChildGone, ChildStartError, Unavailable
 from mcp_bridge.jsonrpc import Message
 from mcp_bridge.metrics import Metrics
 from mcp_bridge.settings import BridgeSettings
@@ -41,10 +42,6 @@ Era = Literal["modern", "legacy"]
 _GROW_AT = 4
 # A process that lived this long before exiting was not crash-looping; restart it at once.
 _HEALTHY_LIFETIME = 30.0
-
-
-class Unavailable(Exception):
-    """No server process can take the request now; the message says why."""
 
 
 @dataclass

@@ -15,11 +15,12 @@ from typing import Any
 
 from mcp_bridge import jsonrpc as rpc
 from mcp_bridge import sessionid
-from mcp_bridge.child import ChildGone, ChildProcess
+from mcp_bridge.child import ChildProcess
+from mcp_bridge.errors import ChildGone, Unavailable
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message, id_key
 from mcp_bridge.metrics import Metrics
-from mcp_bridge.pool import PooledChild, StatelessPool, Unavailable
+from mcp_bridge.pool import PooledChild, StatelessPool
 from mcp_bridge.translate import add_envelope, initialize_from_discover
 
 logger = logging.getLogger("mcp_bridge.session")

@@ -19,6 +19,8 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from mcp_bridge.errors import SettingsError
+
 PREFIX = "MCP_BRIDGE_"
 # The settings the adapter contract names without the prefix, and those names.
 _CONTRACT_FIELDS = {
@@ -58,10 +60,6 @@ class _ExactEnvironment(EnvSettingsSource):
 def _default_replica_id() -> str:
     # A StatefulSet pod's hostname is its name; dots would break the session-id format.
     return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "replica"
-
-
-class SettingsError(Exception):
-    """The environment does not describe a runnable bridge; the message says what to fix."""
 
 
 class BridgeSettings(BaseSettings):

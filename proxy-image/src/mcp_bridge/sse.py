@@ -9,15 +9,15 @@ from urllib.parse import parse_qs
 from starlette.types import Receive, Scope, Send
 
 from mcp_bridge import jsonrpc as rpc
-from mcp_bridge._http import SSE_HEADERS, caller, send_empty, send_json
-from mcp_bridge.bridge import Bridge, SessionLimit
+from mcp_bridge._http import SSE_HEADERS, caller, send_empty, send_error
+from mcp_bridge.bridge import Bridge
+from mcp_bridge.errors import ClientError, InvalidRequest, NoSession, Unavailable
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message
 from mcp_bridge.peers import PeerForwarder
-from mcp_bridge.pool import Unavailable
 from mcp_bridge.session import Session
 from mcp_bridge.sessionid import new_session_id, owner_of
-from mcp_bridge.streamable_http import HttpError, pump_stream, read_messages, refuse_unsupported_batch
+from mcp_bridge.streamable_http import pump_stream, read_messages, refuse_unsupported_batch
 
 logger = logging.getLogger("mcp_bridge.sse")
 
@@ -39,7 +39,7 @@ class LegacySSE:
 
     async def stream(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.bridge.draining:
-            await send_json(send, 503, rpc.error(None, rpc.SERVER_UNAVAILABLE, "the bridge is shutting down"))
+            await send_error(send, Unavailable("the bridge is shutting down", retry_after=1))
             return
         stream_id = new_session_id(self.bridge.settings.replica_id)
         entry = _Stream(Exchange(None), owner=caller(scope))
@@ -63,36 +63,36 @@ class LegacySSE:
         entry = self.streams.get(stream_id)
         try:
             if entry is None or entry.owner != caller(scope):  # another identity's stream looks like no stream
-                raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: open a new stream at /sse")
+                raise NoSession("Session not found: open a new stream at /sse")
             messages, batch, body = await read_messages(scope, receive, self.bridge.settings.max_body_bytes)
             if batch and entry.session is not None:
                 refuse_unsupported_batch(entry.session)
             for msg in messages:
                 await self._accept(entry, msg, None if batch else body)
-        except HttpError as exc:
-            await send_json(send, exc.status, rpc.error(None, exc.code, str(exc)), exc.headers)
+        except ClientError as exc:
+            await send_error(send, exc)
             return
         await send_empty(send, 202)
 
     async def _accept(self, entry: _Stream, msg: Message, raw: bytes | None) -> None:
         if rpc.is_request(msg) and msg["method"] == "initialize":
             if entry.session is not None or entry.opening:
-                raise HttpError(400, rpc.INVALID_REQUEST, "this stream's session is already initialized")
+                raise InvalidRequest("this stream's session is already initialized")
             entry.opening = True
             self.bridge.background(self._open, entry, msg)
             return
         if entry.session is None:
-            raise HttpError(400, rpc.INVALID_REQUEST, "send initialize first")
+            raise InvalidRequest("send initialize first")
         try:
             await entry.session.send(msg, raw, entry.exchange if rpc.is_request(msg) else None)
         except Unavailable:
-            raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: its server process has exited") from None
+            raise NoSession("Session not found: its server process has exited") from None
 
     async def _open(self, entry: _Stream, msg: Message) -> None:
         try:
             session, reply = await self.bridge.open_session(msg, owner=entry.owner, single_stream=entry.exchange)
-        except (Unavailable, SessionLimit) as exc:
-            entry.exchange.deliver(rpc.error(msg.get("id"), rpc.SERVER_UNAVAILABLE, str(exc)))
+        except Unavailable as exc:
+            entry.exchange.deliver(exc.reply(msg.get("id")))
             entry.opening = False
             return
         if not session.gone:

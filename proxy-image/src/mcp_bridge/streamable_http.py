@@ -25,21 +25,33 @@ from mcp_bridge import jsonrpc as rpc
 from mcp_bridge._http import (
     PING,
     SSE_HEADERS,
-    BodyTooLarge,
     accepts,
     caller,
     header,
     read_body,
     send_empty,
+    send_error,
     send_json,
     sse_event,
     wait_disconnect,
 )
-from mcp_bridge.bridge import Backoff, Bridge, SessionLimit
+from mcp_bridge.bridge import Bridge
+from mcp_bridge.errors import (
+    ClientError,
+    ClientGone,
+    Conflict,
+    InvalidRequest,
+    MethodNotAllowed,
+    MethodNotFound,
+    NoSession,
+    NotAcceptable,
+    ParseError,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message
 from mcp_bridge.peers import PeerForwarder
-from mcp_bridge.pool import Unavailable
 from mcp_bridge.responder import PING_INTERVAL, Responder
 from mcp_bridge.session import Session
 from mcp_bridge.sessionid import owner_of
@@ -50,44 +62,21 @@ logger = logging.getLogger("mcp_bridge.http")
 _NO_SESSION = "Session not found: start a new session with initialize"
 
 
-class HttpError(Exception):
-    """An error answered before any JSON-RPC exchange starts: HTTP status plus a JSON-RPC error body."""
-
-    def __init__(self, status: int, code: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.headers = status, code, headers or []
-
-
-def unavailable(exc: Exception) -> HttpError:
-    if isinstance(exc, SessionLimit):
-        return HttpError(503, rpc.SESSION_LIMIT, str(exc), [(b"retry-after", b"5")])
-    if isinstance(exc, Backoff):
-        return HttpError(
-            503, rpc.SERVER_UNAVAILABLE, str(exc), [(b"retry-after", str(int(exc.retry_after) + 1).encode())]
-        )
-    return HttpError(503, rpc.SERVER_UNAVAILABLE, str(exc), [(b"retry-after", b"2")])
-
-
 def parse_messages(body: bytes) -> tuple[list[Message], bool]:
     try:
         messages, batch = rpc.load_body(body)
     except ValueError:
-        raise HttpError(400, rpc.PARSE_ERROR, "Parse error: the body is not valid JSON") from None
+        raise ParseError("Parse error: the body is not valid JSON") from None
     if not messages or not all(rpc.is_message(m) for m in messages):
-        raise HttpError(400, rpc.INVALID_REQUEST, "Invalid Request: the body must be a JSON-RPC 2.0 message")
+        raise InvalidRequest("Invalid Request: the body must be a JSON-RPC 2.0 message")
     return messages, batch
 
 
 async def read_messages(scope: Scope, receive: Receive, limit: int) -> tuple[list[Message], bool, bytes]:
     content_type = (header(scope, b"content-type") or "application/json").lower()
     if "json" not in content_type:
-        raise HttpError(415, rpc.INVALID_REQUEST, "Unsupported Media Type: send Content-Type: application/json")
-    try:
-        body = await read_body(receive, limit)
-    except BodyTooLarge:
-        raise HttpError(
-            413, rpc.INVALID_REQUEST, f"the request body is larger than {limit} bytes (MCP_BRIDGE_MAX_BODY_BYTES)"
-        ) from None
+        raise UnsupportedMediaType("Unsupported Media Type: send Content-Type: application/json")
+    body = await read_body(receive, limit)
     messages, batch = parse_messages(body)
     return messages, batch, body
 
@@ -113,10 +102,10 @@ class StreamableHTTP:
             elif scope["method"] == "DELETE":
                 await self._delete(scope, send, session_id)
             else:
-                raise HttpError(405, rpc.INVALID_REQUEST, "Method Not Allowed", [(b"allow", b"GET, POST, DELETE")])
-        except HttpError as exc:
-            await send_json(send, exc.status, rpc.error(None, exc.code, str(exc)), exc.headers)
-        except ConnectionAbortedError:
+                raise MethodNotAllowed("Method Not Allowed", allow="GET, POST, DELETE")
+        except ClientError as exc:
+            await send_error(send, exc)
+        except ClientGone:
             return
 
     # ---- POST ----------------------------------------------------------------------------------
@@ -124,25 +113,23 @@ class StreamableHTTP:
     async def _post(self, scope: Scope, receive: Receive, send: Send, session_id: str | None) -> None:
         json_ok, sse_ok = accepts(scope)
         if not (json_ok or sse_ok):
-            raise HttpError(406, rpc.INVALID_REQUEST, "Not Acceptable: accept application/json or text/event-stream")
+            raise NotAcceptable("Not Acceptable: accept application/json or text/event-stream")
         messages, batch, body = await read_messages(scope, receive, self.settings.max_body_bytes)
         requests = [m for m in messages if rpc.is_request(m)]
         modern_header = header(scope, b"mcp-protocol-version") in rpc.MODERN_VERSIONS
         if modern_header and any(m["method"] == "initialize" for m in requests):
-            raise HttpError(
-                404,
-                rpc.METHOD_NOT_FOUND,
-                "initialize does not exist in 2026-07-28: send each request with its per-request envelope",
+            raise MethodNotFound(
+                "initialize does not exist in 2026-07-28: send each request with its per-request envelope"
             )
         if any(m["method"] == "initialize" for m in requests):
             if session_id is not None or len(messages) > 1:
-                raise HttpError(400, rpc.INVALID_REQUEST, "initialize must be sent alone and without Mcp-Session-Id")
+                raise InvalidRequest("initialize must be sent alone and without Mcp-Session-Id")
             await self._initialize(messages[0], scope, receive, send, json_ok)
             return
         if session_id is not None:
             session = self.bridge.get_session(session_id, caller=caller(scope))
             if session is None:
-                raise HttpError(404, rpc.SERVER_UNAVAILABLE, _NO_SESSION)
+                raise NoSession(_NO_SESSION)
             if batch:
                 refuse_unsupported_batch(session)
             raw = None if batch else body  # a batch goes to the server one message at a time
@@ -153,10 +140,8 @@ class StreamableHTTP:
             await self._stateless(messages, (json_ok, sse_ok), scope, receive, send)
             return
         if not requests and version_header is None:
-            raise HttpError(400, rpc.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required")
-        raise HttpError(
-            400,
-            rpc.INVALID_REQUEST,
+            raise InvalidRequest("Bad Request: Mcp-Session-Id header is required")
+        raise InvalidRequest(
             "Bad Request: Mcp-Session-Id header is required (send initialize to start a session, "
             "or use the 2026-07-28 per-request envelope)",
         )
@@ -165,9 +150,9 @@ class StreamableHTTP:
         started = time.perf_counter()
         try:
             session, reply = await self.bridge.open_session(msg, owner=caller(scope))
-        except (Unavailable, SessionLimit) as exc:
+        except Unavailable:
             self.bridge.metrics.request("initialize", "handshake", "unavailable")
-            raise unavailable(exc) from exc
+            raise
         headers = [] if session.gone else [(b"mcp-session-id", session.id.encode())]
         outcome = "error" if "error" in reply else "ok"
         self.bridge.metrics.request("initialize", "handshake", outcome, started)
@@ -195,7 +180,7 @@ class StreamableHTTP:
             for msg in messages:
                 await session.send(msg, raw, exchange)
         except Unavailable:
-            raise HttpError(404, rpc.SERVER_UNAVAILABLE, "Session not found: its server process has exited") from None
+            raise NoSession("Session not found: its server process has exited") from None
         if exchange is None:
             await send_empty(send, 202)
             return
@@ -214,7 +199,7 @@ class StreamableHTTP:
     ) -> None:
         json_ok, sse_ok = acceptable
         if len(messages) != 1:
-            raise HttpError(400, rpc.INVALID_REQUEST, "2026-07-28 requests are sent one per POST, not in a batch")
+            raise InvalidRequest("2026-07-28 requests are sent one per POST, not in a batch")
         msg = messages[0]
         if not rpc.is_request(msg):
             await send_empty(send, 202)  # no client-to-server notifications exist in 2026-07-28; accept and drop
@@ -230,9 +215,9 @@ class StreamableHTTP:
         exchange = Exchange([msg["id"]], accepts_events=sse_ok)
         try:
             handle = await self.bridge.stateless(msg, exchange.deliver)
-        except Unavailable as exc:
+        except Unavailable:
             self.bridge.metrics.request(str(msg["method"]), "stateless", "unavailable")
-            raise unavailable(exc) from exc
+            raise
 
         async def abandon(ids: list[Any], reason: str) -> None:
             if handle is not None:
@@ -265,23 +250,21 @@ class StreamableHTTP:
 
     async def _get(self, scope: Scope, receive: Receive, send: Send, session_id: str | None) -> None:
         if session_id is None:
-            raise HttpError(
-                405,
-                rpc.INVALID_REQUEST,
+            raise MethodNotAllowed(
                 "Method Not Allowed: GET opens a session's stream and needs Mcp-Session-Id "
                 "(2026-07-28 clients use subscriptions/listen instead)",
-                [(b"allow", b"POST")],
+                allow="POST",
             )
         session = self.bridge.get_session(session_id, caller=caller(scope))
         if session is None:
-            raise HttpError(404, rpc.SERVER_UNAVAILABLE, _NO_SESSION)
+            raise NoSession(_NO_SESSION)
         if not accepts(scope)[1]:
-            raise HttpError(406, rpc.INVALID_REQUEST, "Not Acceptable: the stream needs Accept: text/event-stream")
+            raise NotAcceptable("Not Acceptable: the stream needs Accept: text/event-stream")
         if self.bridge.draining:
-            raise HttpError(503, rpc.SERVER_UNAVAILABLE, "the bridge is shutting down", [(b"retry-after", b"1")])
+            raise Unavailable("the bridge is shutting down", retry_after=1)
         stream = Exchange(None)
         if not session.attach_standalone(stream):
-            raise HttpError(409, rpc.INVALID_REQUEST, "Conflict: this session already has an open GET stream")
+            raise Conflict("Conflict: this session already has an open GET stream")
         await send(
             {
                 "type": "http.response.start",
@@ -293,10 +276,10 @@ class StreamableHTTP:
 
     async def _delete(self, scope: Scope, send: Send, session_id: str | None) -> None:
         if session_id is None:
-            raise HttpError(400, rpc.INVALID_REQUEST, "Bad Request: DELETE needs Mcp-Session-Id")
+            raise InvalidRequest("Bad Request: DELETE needs Mcp-Session-Id")
         session = self.bridge.get_session(session_id, caller=caller(scope))
         if session is None or not await self.bridge.end_session(session.id):
-            raise HttpError(404, rpc.SERVER_UNAVAILABLE, _NO_SESSION)
+            raise NoSession(_NO_SESSION)
         await send_empty(send, 200)
 
 
@@ -304,9 +287,7 @@ def refuse_unsupported_batch(session: Session) -> None:
     """A JSON-RPC batch is answered element by element up to 2025-03-26; later versions removed batching."""
     version = session.protocol_version
     if not rpc.batching_allowed(version):
-        raise HttpError(
-            400,
-            rpc.INVALID_REQUEST,
+        raise InvalidRequest(
             f"Invalid Request: batching is not supported by protocol version {version} "
             "(removed in 2025-06-18): send one JSON-RPC message per request",
         )

@@ -5,26 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
+from mcp_bridge.reverse_proxy import end_to_end
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from mcp_adapters import metrics
 from mcp_adapters.auth.identity import Identity
-from mcp_adapters.errors import BadGateway, ServiceError
+from mcp_adapters.errors import BadGateway
 from mcp_adapters.targets.base import Endpoint
 
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 # What a caller's request may carry to the adapter: MCP's own headers and content negotiation. Everything
 # else stops here (an allow-list: credentials, cookies, and any identity claim such as X-Forwarded-User,
 # X-Auth-Request-*, X-Real-IP or Forwarded); the adapter gets the identity this service established instead.
@@ -41,6 +30,12 @@ PASSED = frozenset(
         "tracestate",
     }
 )
+
+
+class GatewayTimeout(BadGateway):
+    """The replica was reached but did not answer in time."""
+
+    status = 504
 
 
 def _passed(name: str) -> bool:
@@ -75,12 +70,11 @@ async def relay(client: httpx.AsyncClient, request: Request, endpoint: Endpoint,
         upstream = await client.send(upstream_request, stream=True)
     except httpx.TimeoutException as exc:
         metrics.DATAPLANE_ERRORS.labels("timeout").inc()
-        raise _gateway(504, f"replica {endpoint.replica_id} did not answer in time") from exc
+        raise GatewayTimeout(f"replica {endpoint.replica_id} did not answer in time") from exc
     except httpx.HTTPError as exc:
         metrics.DATAPLANE_ERRORS.labels("unreachable").inc()
         raise BadGateway(f"replica {endpoint.replica_id} cannot be reached: {type(exc).__name__}") from exc
     metrics.DATAPLANE_REQUESTS.labels(request.method, str(upstream.status_code)).inc()
-    headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -91,10 +85,6 @@ async def relay(client: httpx.AsyncClient, request: Request, endpoint: Endpoint,
         finally:
             await upstream.aclose()
 
-    return StreamingResponse(body(), status_code=upstream.status_code, headers=headers)
-
-
-def _gateway(status: int, detail: str) -> ServiceError:
-    error = BadGateway(detail)
-    error.status = status  # type: ignore[misc]
-    return error
+    response = StreamingResponse(body(), status_code=upstream.status_code)
+    response.raw_headers = end_to_end(upstream.headers.raw)  # every copy of a repeated header
+    return response
