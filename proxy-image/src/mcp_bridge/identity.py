@@ -48,7 +48,6 @@ class TokenProvider:
         self.scope = scope
         self.settings = settings
         self.credential = credential
-        self.acquisitions = 0
         self.last_error: str | None = None
         self._token: str | None = None
         self._expires_on = 0.0
@@ -84,7 +83,6 @@ class TokenProvider:
             self.last_error = _describe(exc)
             raise TokenUnavailable(f"no workload identity token for scope {self.scope!r}: {self.last_error}") from None
         self._token, self._expires_on = str(access.token), float(access.expires_on)
-        self.acquisitions += 1
         self.last_error = None
         logger.info(
             "workload identity token acquired",

@@ -95,7 +95,6 @@ class BridgeSettings(BaseSettings):
     session_idle_timeout: float = Field(default=1800.0, gt=0)
     warm_pool: int = Field(default=0, ge=0, le=64)
     stateless_pool: int = Field(default=2, ge=1, le=64)
-    stateless_max_in_flight: int = Field(default=64, ge=1)
 
     request_timeout: float = Field(default=300.0, gt=0)
     start_timeout: float = Field(default=60.0, gt=0)
