@@ -18,14 +18,15 @@ from mcp_bridge.errors import Backoff, ChildStartError, SessionLimit, Unavailabl
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message
 from mcp_bridge.metrics import Metrics
-from mcp_bridge.pool import Deliver, PooledChild, StatelessPool
+from mcp_bridge.pool import Deliver, InFlight, StatelessPool
 from mcp_bridge.session import PooledSession, ProcessSession, Session
 from mcp_bridge.settings import BridgeSettings, child_environment
 from mcp_bridge.translate import modern_envelope_request
 
 logger = logging.getLogger("mcp_bridge")
 
-# How long a tools/list answer is trusted for header validation, and how many pages are read at most.
+# How long a tools/list answer is trusted for header validation (then it is read again), and how many pages
+# are read at most.
 _SCHEMA_TTL = 30.0
 _SCHEMA_PAGES = 100
 # A session process that exits this soon after starting counts towards the crash-loop backoff.
@@ -62,7 +63,6 @@ class Bridge:
         self._tg: anyio.abc.TaskGroup | None = None
         self._pool: StatelessPool | None = None
         self._warm: list[tuple[ChildProcess, _Relay, float]] = []
-        self._relays: dict[int, _Relay] = {}
         self._quick_failures = 0
         self._refuse_until = 0.0
         self._counter = 0
@@ -70,6 +70,7 @@ class Bridge:
         self._no_handshake = False
         self._tool_schemas: dict[str, Any] = {}
         self._tool_schemas_at = -1e9
+        self._tool_schemas_lock = anyio.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -231,8 +232,7 @@ class Bridge:
         return pooled, reply
 
     def _register(self, session: Session, reply: Message, owner: str | None, single_stream: Exchange | None) -> None:
-        found = reply.get("result")
-        version = found.get("protocolVersion") if isinstance(found, dict) else None
+        version = rpc.as_object(reply.get("result")).get("protocolVersion")
         session.protocol_version = version if isinstance(version, str) else None
         session.owner = owner
         session.single_stream = single_stream
@@ -318,26 +318,31 @@ class Bridge:
         return self.pool
 
     async def tool_schema(self, name: str) -> Any:
-        """A tool's input schema from the server's own tools/list (kept briefly), or None if it has no such tool."""
-        fresh = time.monotonic() - self._tool_schemas_at < _SCHEMA_TTL
-        if name not in self._tool_schemas and not fresh:
-            pool = await self._ready_pool()
-            found: dict[str, Any] = {}
-            cursor: Any = None
-            for _ in range(_SCHEMA_PAGES):
-                child = min(pool.children, key=lambda c: len(c.calls))
-                params = {"cursor": cursor} if cursor else None
-                reply = await child.ask(
-                    modern_envelope_request("tools", "tools/list", params), self.settings.start_timeout
-                )
-                page = reply.get("result") if isinstance(reply.get("result"), dict) else {}
-                assert isinstance(page, dict)
-                found.update({t["name"]: t.get("inputSchema") for t in page.get("tools", []) if isinstance(t, dict)})
-                cursor = page.get("nextCursor")
-                if not isinstance(cursor, str):
-                    break
-            self._tool_schemas, self._tool_schemas_at = found, time.monotonic()
+        """A tool's input schema from the server's own tools/list, or None if it has no such tool.
+
+        The list is trusted for `_SCHEMA_TTL` seconds, then read again (by one caller; the others wait for it).
+        """
+        if time.monotonic() - self._tool_schemas_at >= _SCHEMA_TTL:
+            async with self._tool_schemas_lock:
+                if time.monotonic() - self._tool_schemas_at >= _SCHEMA_TTL:
+                    self._tool_schemas = await self._list_tool_schemas()
+                    self._tool_schemas_at = time.monotonic()
         return self._tool_schemas.get(name)
+
+    async def _list_tool_schemas(self) -> dict[str, Any]:
+        pool = await self._ready_pool()
+        found: dict[str, Any] = {}
+        cursor: Any = None
+        for _ in range(_SCHEMA_PAGES):
+            child = min(pool.children, key=lambda c: len(c.calls))
+            params = {"cursor": cursor} if cursor else None
+            reply = await child.ask(modern_envelope_request("tools", "tools/list", params), self.settings.start_timeout)
+            page = rpc.as_object(reply.get("result"))
+            found.update({t["name"]: t.get("inputSchema") for t in page.get("tools", []) if isinstance(t, dict)})
+            cursor = page.get("nextCursor")
+            if not isinstance(cursor, str):
+                break
+        return found
 
     def background(self, func: Any, *args: Any) -> None:
         assert self._tg is not None
@@ -345,7 +350,7 @@ class Bridge:
 
     # ---- stateless requests ---------------------------------------------------------------------
 
-    async def stateless(self, msg: Message, deliver: Deliver) -> tuple[PooledChild, int] | None:
+    async def stateless(self, msg: Message, deliver: Deliver) -> InFlight | None:
         """Send one 2026-07-28 request to the pool; None when the bridge answered it itself."""
         if self.draining:
             raise Unavailable("the bridge is shutting down")

@@ -54,10 +54,6 @@ def is_request(msg: Message) -> bool:
     return "method" in msg and "id" in msg
 
 
-def is_notification(msg: Message) -> bool:
-    return "method" in msg and "id" not in msg
-
-
 def is_response(msg: Message) -> bool:
     return "method" not in msg and "id" in msg and ("result" in msg or "error" in msg)
 
@@ -94,20 +90,27 @@ def notification(method: str, params: Message | None = None) -> Message:
     return msg
 
 
-def meta(msg: Message) -> Message | None:
-    params = msg.get("params")
-    value = params.get("_meta") if isinstance(params, dict) else None
-    return value if isinstance(value, dict) else None
+def as_object(value: object) -> dict[str, Any]:
+    """A JSON object as itself; anything else (absent, null, a list, a scalar) as an empty one.
+
+    How the bridge reads the optional members it routes by, in messages it otherwise passes on untouched.
+    """
+    return value if isinstance(value, dict) else {}
+
+
+def meta(msg: Message) -> dict[str, Any]:
+    """The message's `params._meta` (empty when it has none)."""
+    return as_object(as_object(msg.get("params")).get("_meta"))
 
 
 def envelope_version(msg: Message) -> str | None:
     """The protocol version a 2026-07-28-era request carries in its `_meta`, if any."""
-    found = (meta(msg) or {}).get(PROTOCOL_VERSION_KEY)
+    found = meta(msg).get(PROTOCOL_VERSION_KEY)
     return found if isinstance(found, str) else None
 
 
 def progress_token(msg: Message) -> Any:
-    return (meta(msg) or {}).get("progressToken")
+    return meta(msg).get("progressToken")
 
 
 def batching_allowed(version: str | None) -> bool:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import anyio
 import anyio.abc
@@ -130,18 +130,16 @@ class PooledChild:
             call.deliver(rpc.error(call.original_id, rpc.SERVER_UNAVAILABLE, reason))
 
     def _route_notification(self, msg: Message) -> None:
-        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
-        assert isinstance(params, dict)
+        params = rpc.as_object(msg.get("params"))
         token = params.get("progressToken")
         if msg.get("method") == "notifications/progress" and isinstance(token, str) and token.startswith("b"):
             call = self.calls.get(int(token[1:])) if token[1:].isdigit() else None
             if call is not None:
                 call.deliver({**msg, "params": {**params, "progressToken": call.progress_token}})
                 return
-        meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else None
-        subscription = meta.get(rpc.SUBSCRIPTION_ID_KEY) if meta else None
+        meta = rpc.as_object(params.get("_meta"))
+        subscription = meta.get(rpc.SUBSCRIPTION_ID_KEY)
         if isinstance(subscription, int) and (call := self.calls.get(subscription)) is not None:
-            assert meta is not None
             call.deliver({**msg, "params": {**params, "_meta": {**meta, rpc.SUBSCRIPTION_ID_KEY: call.original_id}}})
             return
         if len(self.calls) == 1:
@@ -159,6 +157,16 @@ class PooledChild:
         )
         with contextlib.suppress(ChildGone):
             await self.child.send(reply)
+
+
+class InFlight(NamedTuple):
+    """A request on a pooled process: the process, and the id the request carries there."""
+
+    child: PooledChild
+    internal_id: int
+
+    async def cancel(self, reason: str) -> None:
+        await self.child.cancel(self.internal_id, reason)
 
 
 async def _first(*events: anyio.Event) -> None:
@@ -210,7 +218,7 @@ class StatelessPool:
         self.failed.set()
         self.failed = anyio.Event()
 
-    async def call(self, msg: Message, deliver: Deliver) -> tuple[PooledChild, int]:
+    async def call(self, msg: Message, deliver: Deliver) -> InFlight:
         await self.ensure_ready()
         if not self.children:
             raise Unavailable(self.last_error or "the MCP server is not running yet")
@@ -218,7 +226,7 @@ class StatelessPool:
         if len(child.calls) >= _GROW_AT and self._slots < self.settings.stateless_pool and not self._growing:
             self._open_slot(permanent=False)
         try:
-            return child, await child.call(msg, deliver)
+            return InFlight(child, await child.call(msg, deliver))
         except ChildGone as exc:
             raise Unavailable("the MCP server process exited; retry the request") from exc
 
@@ -291,18 +299,17 @@ class StatelessPool:
         timeout = self.settings.start_timeout
         if self.era in (None, "modern"):
             reply = await pooled.ask(modern_envelope_request("probe", "server/discover"), timeout)
-            found = reply.get("result")
-            versions = found.get("supportedVersions") if isinstance(found, dict) else None
+            found = rpc.as_object(reply.get("result"))
+            versions = found.get("supportedVersions")
             if isinstance(versions, list) and any(v in rpc.MODERN_VERSIONS for v in versions):
-                assert isinstance(found, dict)
                 self.era, self.discover = "modern", found
                 return
             if self.era == "modern":
                 raise Unavailable(f"server/discover failed: {reply.get('error')}")
         reply = await pooled.ask(initialize_request("handshake"), timeout)
-        found = reply.get("result")
-        if not isinstance(found, dict):
+        initialized = reply.get("result")
+        if not isinstance(initialized, dict):
             raise Unavailable(f"initialize failed: {reply.get('error')}")
         await pooled.child.send(rpc.notification("notifications/initialized"))
         pooled.translate_legacy = True
-        self.era, self.discover = "legacy", discover_from_initialize(found)
+        self.era, self.discover = "legacy", discover_from_initialize(initialized)

@@ -20,7 +20,7 @@ from mcp_bridge.errors import ChildGone, Unavailable
 from mcp_bridge.exchange import Exchange
 from mcp_bridge.jsonrpc import Message, id_key
 from mcp_bridge.metrics import Metrics
-from mcp_bridge.pool import PooledChild, StatelessPool
+from mcp_bridge.pool import InFlight, StatelessPool
 from mcp_bridge.translate import add_envelope, initialize_from_discover
 
 logger = logging.getLogger("mcp_bridge.session")
@@ -83,8 +83,7 @@ class Session:
                 self.metrics.dropped.labels("client_gone").inc()
             return
         if msg.get("method") == "notifications/progress":
-            params = msg.get("params")
-            token = params.get("progressToken") if isinstance(params, dict) else None
+            token = rpc.as_object(msg.get("params")).get("progressToken")
             target = self.by_progress.get(id_key(token))
             if target is not None and target.accepts_events and target.deliver(msg):
                 return
@@ -169,12 +168,11 @@ class PooledSession(Session):
     def __init__(self, session_id: str, metrics: Metrics, pool: StatelessPool, initialize: Message) -> None:
         super().__init__(session_id, metrics)
         self.pool = pool
-        params = initialize.get("params") if isinstance(initialize.get("params"), dict) else {}
-        assert isinstance(params, dict)
+        params = rpc.as_object(initialize.get("params"))
         self.client_info = params.get("clientInfo")
         self.capabilities = params.get("capabilities")
         self.requested_version = params.get("protocolVersion")
-        self.in_flight: dict[tuple[str, Any], tuple[PooledChild, int]] = {}
+        self.in_flight: dict[tuple[str, Any], InFlight] = {}
 
     def initialize_result(self) -> Message:
         assert self.pool.discover is not None
@@ -214,7 +212,7 @@ class PooledSession(Session):
         for request_id in request_ids:
             self.waiting.pop(id_key(request_id), None)
             if (found := self.in_flight.pop(id_key(request_id), None)) is not None:
-                await found[0].cancel(found[1], reason)
+                await found.cancel(reason)
 
     async def close(self) -> None:
         self.gone = True

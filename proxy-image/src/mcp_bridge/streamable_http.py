@@ -214,14 +214,14 @@ class StreamableHTTP:
             return
         exchange = Exchange([msg["id"]], accepts_events=sse_ok)
         try:
-            handle = await self.bridge.stateless(msg, exchange.deliver)
+            in_flight = await self.bridge.stateless(msg, exchange.deliver)
         except Unavailable:
             self.bridge.metrics.request(str(msg["method"]), "stateless", "unavailable")
             raise
 
         async def abandon(ids: list[Any], reason: str) -> None:
-            if handle is not None:
-                await handle[0].cancel(handle[1], reason)
+            if in_flight is not None:
+                await in_flight.cancel(reason)
 
         responder = Responder(
             self.bridge.metrics, self.settings.request_timeout, exchange, abandon, "stateless", str(msg["method"])
@@ -230,10 +230,8 @@ class StreamableHTTP:
 
     async def _param_header_rejection(self, msg: Message, headers: dict[str, str]) -> Message | None:
         """`Mcp-Param-*` headers checked against the tool's `x-mcp-header` arguments, as an SDK server would."""
-        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
-        assert isinstance(params, dict)
-        arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
-        assert isinstance(arguments, dict)
+        params = rpc.as_object(msg.get("params"))
+        arguments = rpc.as_object(params.get("arguments"))
         if not arguments and not any(k.startswith("mcp-param-") for k in headers):
             return None
         name = params.get("name")

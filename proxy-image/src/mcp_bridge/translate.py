@@ -23,6 +23,7 @@ from mcp_bridge.jsonrpc import (
     PROTOCOL_VERSION_KEY,
     SERVER_INFO_KEY,
     Message,
+    as_object,
 )
 
 BRIDGE_INFO: dict[str, Any] = {"name": "mcp-bridge", "version": __version__}
@@ -42,11 +43,10 @@ def strip_envelope(msg: Message) -> Message:
 
 def add_envelope(msg: Message, client_info: Any, capabilities: Any, version: str = LATEST_MODERN) -> Message:
     """A handshake-era request as a 2026-07-28 server expects it: carrying what `initialize` said."""
-    params = msg.get("params")
-    new_params: dict[str, Any] = dict(params) if isinstance(params, dict) else {}
+    new_params = dict(as_object(msg.get("params")))
     meta = dict(new_params.get("_meta") or {})
     meta[PROTOCOL_VERSION_KEY] = version
-    meta[CLIENT_CAPABILITIES_KEY] = capabilities if isinstance(capabilities, dict) else {}
+    meta[CLIENT_CAPABILITIES_KEY] = as_object(capabilities)
     if client_info is not None:
         meta[CLIENT_INFO_KEY] = client_info
     new_params["_meta"] = meta
@@ -93,8 +93,7 @@ def discover_from_initialize(init_result: Message) -> Message:
 def initialize_from_discover(discover: Message, requested_version: Any) -> Message:
     """What a 2026-07-28 server said about itself, as the answer to a handshake-era `initialize`."""
     version = requested_version if requested_version in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE
-    meta = discover.get("_meta") if isinstance(discover.get("_meta"), dict) else {}
-    server_info = meta.get(SERVER_INFO_KEY) if isinstance(meta, dict) else None
+    server_info = as_object(discover.get("_meta")).get(SERVER_INFO_KEY)
     result: Message = {
         "protocolVersion": version,
         "capabilities": copy.deepcopy(discover.get("capabilities") or {}),
@@ -106,7 +105,7 @@ def initialize_from_discover(discover: Message, requested_version: Any) -> Messa
 
 
 def _modern_capabilities(capabilities: Any) -> Message:
-    caps = copy.deepcopy(capabilities) if isinstance(capabilities, dict) else {}
+    caps = copy.deepcopy(as_object(capabilities))
     # Resource subscriptions are a session feature the bridge cannot carry across eras.
     if isinstance(caps.get("resources"), dict):
         caps["resources"].pop("subscribe", None)
