@@ -1,17 +1,23 @@
-"""What can be checked of proxy-image/Dockerfile without a container engine (CI builds and runs it)."""
+"""What can be checked of proxy-image/Dockerfile without a container engine (CI builds and runs it): its text, and
+that the bridge it runs drains on the stop signal it names."""
 
 from __future__ import annotations
 
 import json
 import re
+import signal
 import tomllib
+from typing import Any
 
+import httpx
 import pytest
 from mcp_bridge.app import create_app
 from mcp_bridge.settings import BridgeSettings
 
 from tests.conftest import ROOT
 from tests.dockerfiles import Instruction, build_args, final, final_env, parse, sources_missing_from_context
+from tests.proxy_image._raw import ACCEPT, call, initialize, messages_of, sse_events
+from tests.proxy_image.conftest import children_of, process_alive
 
 DOCKERFILE = ROOT / "proxy-image" / "Dockerfile"
 PYPROJECT = ROOT / "proxy-image" / "pyproject.toml"
@@ -65,10 +71,39 @@ def test_the_healthcheck_probes_a_route_the_app_serves(instructions: list[Instru
     assert path.group(0) in {getattr(route, "path", None) for route in app.routes}
 
 
-def test_stopsignal_is_the_one_the_bridge_drains_on(instructions: list[Instruction]) -> None:
-    assert final(instructions, "STOPSIGNAL") == ["SIGTERM"]
-    main = (ROOT / "proxy-image" / "src" / "mcp_bridge" / "__main__.py").read_text()
-    assert "start_draining" in main
+def test_the_images_stop_signal_drains_the_request_in_flight_and_leaves_no_process(
+    instructions: list[Instruction], start_bridge: Any
+) -> None:
+    """What the container engine does on `docker stop` or a pod's deletion: send STOPSIGNAL, then wait."""
+    (name,) = final(instructions, "STOPSIGNAL")
+    stop = signal.Signals(int(name)) if name.isdigit() else signal.Signals[name.upper()]
+    bridge = start_bridge("dual")
+    with httpx.Client(timeout=30) as client:
+        session = initialize(client, bridge.url)
+        env = {"name": "env", "arguments": {"name": "X"}}
+        server = messages_of(call(client, bridge.url, session, "tools/call", env))[-1]["result"]["structuredContent"]
+        server_pids = children_of(bridge.process.pid)
+        assert server["pid"] in server_pids
+        slow = {
+            "jsonrpc": "2.0",
+            "id": 5,
+            "method": "tools/call",
+            "params": {"name": "slow", "arguments": {"seconds": 1.5, "steps": 3}, "_meta": {"progressToken": "p"}},
+        }
+        events: list[dict[str, Any]] = []
+        with client.stream("POST", bridge.url, headers={**ACCEPT, "Mcp-Session-Id": session}, json=slow) as response:
+            for _, data in sse_events(response):
+                events.append(json.loads(data))
+                if len(events) == 1:
+                    # The server is working on it (its first progress arrived): now stop the container.
+                    bridge.process.send_signal(stop)
+    assert events[0]["method"] == "notifications/progress"
+    assert events[-1]["id"] == 5
+    assert events[-1]["result"]["content"][0]["text"]
+    # The drain over, uvicorn re-raises the signal it caught, so the process ends as the signal's default would.
+    assert bridge.process.wait(timeout=30) == -stop
+    assert "draining" in bridge.log()
+    assert not [pid for pid in server_pids if process_alive(pid)]
 
 
 def test_node_npx_uv_and_uvx_are_in_the_image(instructions: list[Instruction]) -> None:

@@ -1,11 +1,10 @@
-"""Processes, sessions, limits and shutdown: what an operator of the bridge notices."""
+"""Processes, sessions and limits: what an operator of the bridge notices (the drain on stop: test_dockerfile.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import time
 from typing import Any
@@ -24,7 +23,6 @@ from tests.proxy_image._raw import (
     post_initialize,
     sse_events,
 )
-from tests.proxy_image.conftest import children_of, process_alive
 
 pytestmark = pytest.mark.anyio
 
@@ -233,41 +231,6 @@ def test_dns_rebinding_is_refused_on_loopback(start_bridge: Any) -> None:
     evil_origin = httpx.post(bridge.url, headers={**ACCEPT, "Origin": "http://evil.example"}, json={})
     assert evil_origin.status_code == 403
     assert httpx.get(f"{bridge.base}/readyz", headers={"Origin": f"http://localhost:{bridge.port}"}).status_code == 200
-
-
-def test_sigterm_drains_the_request_in_flight_and_leaves_no_process(start_bridge: Any) -> None:
-    bridge = start_bridge("dual")
-    with httpx.Client(timeout=30) as client:
-        session = initialize(client, bridge.url)
-        env = {"name": "env", "arguments": {"name": "X"}}
-        server_pid = messages_of(call(client, bridge.url, session, "tools/call", env))[-1]["result"][
-            "structuredContent"
-        ]
-        server_pids = children_of(bridge.process.pid)
-        assert server_pid["pid"] in server_pids
-        slow = {
-            "jsonrpc": "2.0",
-            "id": 5,
-            "method": "tools/call",
-            "params": {"name": "slow", "arguments": {"seconds": 1.5, "steps": 3}, "_meta": {"progressToken": "p"}},
-        }
-        events: list[dict[str, Any]] = []
-        headers = {**ACCEPT, "Mcp-Session-Id": session}
-        with client.stream("POST", bridge.url, headers=headers, json=slow) as response:
-            for line in response.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                events.append(json.loads(line[5:]))
-                if len(events) == 1:
-                    # The server is working on it (its first progress arrived): now ask the bridge to stop.
-                    bridge.process.send_signal(signal.SIGTERM)
-    assert events[0]["method"] == "notifications/progress"
-    assert events[-1]["id"] == 5
-    assert events[-1]["result"]["content"][0]["text"]
-    # uvicorn ends by re-raising the signal once the drain is over.
-    assert bridge.process.wait(timeout=30) in (0, -signal.SIGTERM)
-    assert "draining" in bridge.log()
-    assert not [pid for pid in server_pids if process_alive(pid)]
 
 
 def test_two_replicas_route_a_session_to_its_owner(two_replicas: tuple[Any, Any]) -> None:
