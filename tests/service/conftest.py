@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EVERYTHING, VENV_BIN, free_port
+from tests.postgres import Cluster, PostgresMissing, create_database
 
 DEADLINE = 60.0
 
@@ -56,39 +53,6 @@ def everything_spec(name: str, replicas: int = 1, **extra: Any) -> dict[str, Any
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Cluster:
-    url: str
-    stop: Callable[[], None]
-
-
-def _start_postgres() -> _Cluster:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bins:
-        pytest.skip("PostgreSQL binaries not installed (apt-get install postgresql)")
-    bin_dir = Path(bins[-1])
-    root = Path(tempfile.mkdtemp(prefix="mcp-adapters-pg-"))
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", free_port()
-    run = lambda *argv: subprocess.run([*as_postgres, *argv], check=True, capture_output=True, timeout=120)  # noqa: E731
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-        "-c max_connections=200 -c fsync=off"
-    )
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", options, "-w", "start")
-
-    def stop() -> None:
-        with contextlib.suppress(subprocess.SubprocessError):
-            run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
-
-    return _Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", stop)
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A private PostgreSQL on 127.0.0.1 (or MCP_ADAPTERS_TEST_DATABASE_URL when given)."""
@@ -96,11 +60,14 @@ def postgres_server() -> Iterator[str]:
     if given:
         yield given
         return
-    cluster = _start_postgres()
+    try:
+        cluster = Cluster()
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
     try:
         yield cluster.url
     finally:
-        cluster.stop()
+        cluster.destroy()
 
 
 _DB_COUNTER = iter(range(1, 1_000_000))
@@ -112,12 +79,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     if request.param == "sqlite":
         return None
     server: str = request.getfixturevalue("postgres_server")
-    name = f"t{os.getpid()}_{next(_DB_COUNTER)}"
-    import psycopg
-
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return server.rsplit("/", 1)[0] + f"/{name}"
+    return create_database(server, f"t{os.getpid()}_{next(_DB_COUNTER)}")
 
 
 # --- the service, in process and as a real process ---------------------------------------------

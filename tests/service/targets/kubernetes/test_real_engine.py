@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
+from tests.postgres import create_database
 from tests.realstack import azure_native
 from tests.realstack.cluster import LocalCluster
 from tests.realstack.fixtures import RealTools
@@ -351,12 +352,7 @@ def _history_intervals(real: Platform, adapter: str) -> list[tuple[str, str]]:
 def test_two_replicas_on_one_database_and_backend_never_run_two_operations_on_one_stack(
     platform: Callable[..., Platform], postgres_server: str, tmp_path: Path
 ) -> None:
-    import psycopg
-
-    name = f"real{os.getpid()}"
-    with psycopg.connect(postgres_server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    database = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    database = create_database(postgres_server, f"real{os.getpid()}")
     shared = {"MCP_ADAPTERS_LEASE_SECONDS": "5"}
     first = platform(state_dir=tmp_path / "one", DATABASE_URL=database, **shared)
     second = platform(first.namespace, tmp_path / "two", DATABASE_URL=database, **shared)
