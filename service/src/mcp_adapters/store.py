@@ -1,7 +1,7 @@
 """Desired state as the API records it: create, read, replace, request deletion.
 
 Every write makes the adapter due for the reconciler (`next_attempt_at = now`);
-the reconciler's own queries live in `reconciler/claims.py`.
+the reconciler's own queries live in `reconciler/queue.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mcp_adapters.db.engine import readers
 from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
 from mcp_adapters.errors import Conflict, NotFound
 from mcp_adapters.models import REDACTED
@@ -22,10 +23,11 @@ from mcp_adapters.vault import Vault
 class AdapterStore:
     def __init__(self, sessions: sessionmaker[Session], vault: Vault) -> None:
         self.sessions = sessions
+        self.reads = readers(sessions)
         self.vault = vault
 
     def get(self, name: str) -> AdapterRow | None:
-        with self.sessions() as session:
+        with self.reads() as session:
             return session.get(AdapterRow, name)
 
     def require(self, name: str) -> AdapterRow:
@@ -35,7 +37,7 @@ class AdapterStore:
         return row
 
     def all(self) -> Sequence[AdapterRow]:
-        with self.sessions() as session:
+        with self.reads() as session:
             return session.scalars(select(AdapterRow).order_by(AdapterRow.name)).all()
 
     def page(self, after: str | None, limit: int, phase: str | None, created_by: str | None) -> Sequence[AdapterRow]:
@@ -47,13 +49,13 @@ class AdapterStore:
             query = query.where(AdapterRow.phase == phase)
         if created_by is not None:
             query = query.where(AdapterRow.created_by == created_by)
-        with self.sessions() as session:
+        with self.reads() as session:
             return session.scalars(query).all()
 
     def operation(self, op_id: int | None) -> OperationRow | None:
         if op_id is None:
             return None
-        with self.sessions() as session:
+        with self.reads() as session:
             return session.get(OperationRow, op_id)
 
     def operations_by_id(self, ids: Sequence[int | None]) -> dict[int, OperationRow]:
@@ -61,7 +63,7 @@ class AdapterStore:
         wanted = [i for i in ids if i is not None]
         if not wanted:
             return {}
-        with self.sessions() as session:
+        with self.reads() as session:
             return {op.id: op for op in session.scalars(select(OperationRow).where(OperationRow.id.in_(wanted)))}
 
     def operations(self, row: AdapterRow, limit: int) -> Sequence[OperationRow]:
@@ -72,7 +74,7 @@ class AdapterStore:
             .order_by(OperationRow.id.desc())
             .limit(limit)
         )
-        with self.sessions() as session:
+        with self.reads() as session:
             return session.scalars(query).all()
 
     def create(self, spec: AdapterSpec, created_by: str) -> AdapterRow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +14,34 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant: replicas starting together take turns migrating.
 _MIGRATION_LOCK = 0x6D6370
+# An execution option: the transactions of `readers()` only read.
+READ_ONLY = "mcp_adapters_read_only"
+_HOLDS_WRITER = "mcp_adapters_holds_writer"
+WRITER_WAIT_SECONDS = 30.0
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _sqlite_immediate_transactions(engine)
+        # As many connections as the API and the reconciler have worker threads: none waits for a connection.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=20
+        )
+        _sqlite_transactions(engine)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def _sqlite_immediate_transactions(engine: Engine) -> None:
-    """SQLite has one writer: take the write lock when a transaction begins, so no
-    read-then-write transaction ever fails to upgrade (and WAL keeps readers going)."""
+def _sqlite_transactions(engine: Engine) -> None:
+    """SQLite has one writer. A write transaction takes the write lock when it begins, so no read-then-write
+    transaction ever fails to upgrade; and the service's writers queue for it on a lock of their own first, so
+    they are served in turn instead of each polling SQLite's lock in its busy handler (which sleeps up to 100 ms
+    between tries: a burst of writes became a burst of sleeps). Readers (`readers()`) take no lock at all: WAL
+    gives each a snapshot."""
+    writer = threading.Lock()
+
+    def release(info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_WRITER, False):
+            writer.release()
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -33,6 +49,7 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # What a write replaces is zeroed, not left in free pages: a re-sealed secret leaves no clear copy behind.
         cursor.execute("PRAGMA secure_delete=ON")
@@ -40,7 +57,26 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not writer.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise TimeoutError(f"no write turn on the database within {WRITER_WAIT_SECONDS:.0f}s")
+        connection.info[_HOLDS_WRITER] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(connection: Any) -> None:
+        release(connection.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:  # a transaction never ended: do not keep the turn
+        release(record.info)
 
 
 def forget_replaced(engine: Engine) -> bool:
@@ -68,7 +104,14 @@ def sqlite_files(url: str) -> list[Path]:
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for transactions that write (`with sessions.begin()`)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def readers(writers: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same engine for transactions that only read: on SQLite they wait for no writer."""
+    engine = writers.kw["bind"]
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def migrate(engine: Engine) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mcp_adapters.db.engine import readers
 from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
 
 
@@ -43,6 +44,7 @@ class WorkQueue:
         self, sessions: sessionmaker[Session], replica_id: str, lease_seconds: float, keep_operations: int = 50
     ) -> None:
         self.sessions = sessions
+        self.reads = readers(sessions)
         self.replica_id = replica_id
         self.lease = timedelta(seconds=lease_seconds)
         self.keep_operations = keep_operations
@@ -67,6 +69,16 @@ class WorkQueue:
                 operation = session.get(OperationRow, row.last_operation_id) if row.last_operation_id else None
                 claimed.append(Work(row, operation))
         return claimed
+
+    def make_due(self, names: set[str]) -> None:
+        """Look at these adapters now (their target says something changed), rather than at their next resync."""
+        now = utcnow()
+        with self.sessions.begin() as session:
+            session.execute(
+                update(AdapterRow)
+                .where(AdapterRow.name.in_(sorted(names)), AdapterRow.next_attempt_at > now)
+                .values(next_attempt_at=now)
+            )
 
     def renew(self, names: list[str]) -> None:
         if not names:
@@ -168,5 +180,5 @@ class WorkQueue:
             )
 
     def names(self) -> set[str]:
-        with self.sessions() as session:
+        with self.reads() as session:
             return set(session.scalars(select(AdapterRow.name)))

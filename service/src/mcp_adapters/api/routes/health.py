@@ -46,7 +46,7 @@ async def readyz(runtime: RuntimeDep) -> dict[str, str]:
 
 
 def _phase_counts(runtime: Runtime) -> dict[str, int]:
-    with runtime.store.sessions() as session:
+    with runtime.store.reads() as session:
         rows = session.execute(select(AdapterRow.phase, func.count()).group_by(AdapterRow.phase)).all()
     return {str(phase): int(count) for phase, count in rows}
 
