@@ -1,4 +1,7 @@
-"""Dependencies every route declares with `Annotated`: the runtime, its parts, and the caller."""
+"""Dependencies every route declares with `Annotated`: the runtime, its parts, and the caller.
+
+All are `async def`, though none awaits: FastAPI runs a plain `def` dependency in a worker thread, a
+thread hop for each one on every request, the data plane's included."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from mcp_adapters.settings import Settings
 from mcp_adapters.store import AdapterStore
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -21,15 +24,15 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_store(runtime: RuntimeDep) -> AdapterStore:
+async def get_store(runtime: RuntimeDep) -> AdapterStore:
     return runtime.store
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
-def get_permissions(runtime: RuntimeDep) -> Permissions:
+async def get_permissions(runtime: RuntimeDep) -> Permissions:
     return runtime.permissions
 
 
