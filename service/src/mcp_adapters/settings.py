@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import socket
 import sys
@@ -141,6 +142,9 @@ class Settings(BaseSettings):
     # Local target.
     bridge_command: Path = Field(default_factory=_default_bridge)
     local_ready_timeout: float = Field(default=120.0, gt=0)
+    # Replicas starting at once (a start is CPU-bound): see `targets/local/_starts.py` and the benchmark.
+    local_start_concurrency: int = Field(default_factory=lambda: 2 * (os.cpu_count() or 1), ge=1, le=256)
+    local_start_hold_seconds: float = Field(default=10.0, gt=0)
     local_restart_initial_seconds: float = Field(default=0.5, gt=0)
     local_restart_max_seconds: float = Field(default=30.0, gt=0)
     local_stop_grace_seconds: float = Field(default=10.0, ge=0)

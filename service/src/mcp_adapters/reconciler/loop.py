@@ -107,12 +107,18 @@ class Reconciler:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: dict[str, asyncio.Task[None]] = {}
+        self._changed: set[str] = set()  # adapters the target says changed, not yet made due
         self._stopping = False
+        target.on_change(self._target_changed)
 
     def wake(self) -> None:
         """Look for work now (thread-safe: the API calls it from worker threads)."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _target_changed(self, name: str) -> None:
+        self._changed.add(name)
+        self._wake.set()
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -155,6 +161,12 @@ class Reconciler:
             await self.target.delete(name, OperationLogWriter(self.queue, None, name))
 
     async def _claim_and_start(self) -> None:
+        if self._changed:
+            changed, self._changed = self._changed, set()
+            try:
+                await anyio.to_thread.run_sync(self.queue.make_due, changed)
+            except Exception:  # the database is away: the resync finds them
+                logger.exception("marking changed adapters due failed")
         free = self.settings.reconcile_concurrency - len(self._active)
         if free <= 0:
             return
@@ -302,7 +314,12 @@ class Reconciler:
         reason = "ReplicasNotReady" if overdue else "ReplicasStarting"
         conditions = set_condition(conditions, "Ready", "False", reason, message or f"{ready}/{desired} ready", gen)
         phase = Phase.FAILED if overdue else Phase.PROVISIONING
-        later = utcnow() + timedelta(seconds=self.target.progress_interval)  # look again soon, without holding a slot
+        # Look again soon, without holding a slot (sooner when the target says something changed), and in time to
+        # call it Failed when the replicas overrun the ready timeout.
+        deadline = _not_ready_since(row) + timedelta(seconds=self.target.ready_timeout)
+        later = min(utcnow() + timedelta(seconds=self.target.progress_interval), max(deadline, utcnow()))
+        if overdue:
+            later = utcnow() + timedelta(seconds=self.settings.resync_seconds)
         return Result(phase, conditions, ready, desired, later, row.attempts, None)
 
     def _unsupported(self, row: AdapterRow, exc: UnsupportedSpec) -> Result:

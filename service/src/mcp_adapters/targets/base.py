@@ -7,7 +7,7 @@ streams into the operation record that `GET /adapters/{name}/status` shows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -74,9 +74,14 @@ class OperationLog(Protocol):
 
 class Target(Protocol):
     name: str
-    # How soon to look again while replicas start, and how long they may take before the adapter is Failed.
+    # How soon to look again while replicas start (a target that reports changes through `on_change` makes this
+    # a safety net, not the way news arrives), and how long they may take before the adapter is Failed.
     progress_interval: float
     ready_timeout: float
+
+    def on_change(self, notify: Callable[[str], None]) -> None:
+        """Call `notify(name)`, on the event loop, whenever an adapter's readiness may have changed (a replica
+        became ready, or stopped being ready); a target that cannot tell does nothing and is polled instead."""
 
     async def start(self) -> None:
         """Find what already runs (after a restart) before the reconciler begins."""

@@ -107,6 +107,9 @@ class KubernetesTarget:
     async def close(self) -> None:
         await self.cluster.close()
 
+    def on_change(self, notify: Callable[[str], None]) -> None:
+        """Pods are not watched: the reconciler looks again every `progress_interval` while they start."""
+
     def problem(self) -> str | None:
         """What keeps the target from working; a missing CLI is looked for again (in the background)."""
         due = time.monotonic() - self._looked_for_cli >= CLI_LOOKUP_INTERVAL

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from mcp_adapters.targets.base import Endpoint, OperationLog, TargetPreview, Tar
 from mcp_adapters.targets.local import _logs
 from mcp_adapters.targets.local._replica import Backoff, PidFile, Replica, ReplicaConfig
 from mcp_adapters.targets.local._sandbox import choose
+from mcp_adapters.targets.local._starts import StartGate
 
 logger = logging.getLogger("mcp_adapters.local")
 
@@ -36,7 +37,8 @@ _AZURE_WORKLOAD_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TO
 
 class LocalTarget:
     name = "local"
-    progress_interval = 0.3
+    # Readiness changes arrive through `on_change`: this only bounds how late a missed one is noticed.
+    progress_interval = 5.0
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -50,6 +52,8 @@ class LocalTarget:
         self._replicas: dict[str, list[Replica]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._http = httpx.AsyncClient(trust_env=False)
+        self._gate = StartGate(settings.local_start_concurrency, settings.local_start_hold_seconds)
+        self._notify: Callable[[str], None] = lambda _name: None
         self.sandbox = choose(
             settings.local_sandbox, hidden=(settings.state_dir.resolve(),), development=settings.dev_mode
         )
@@ -79,6 +83,9 @@ class LocalTarget:
     def running(self) -> set[str]:
         return set(self._replicas)
 
+    def on_change(self, notify: Callable[[str], None]) -> None:
+        self._notify = notify
+
     def problem(self) -> str | None:
         return None
 
@@ -91,7 +98,16 @@ class LocalTarget:
         log.write(f"{alive} of {len(replicas)} replica process(es) running; the supervisor restarts the others")
 
     def _replica(self, config: ReplicaConfig, directory: Path) -> Replica:
-        replica = Replica(config, directory, self.backoff, self._http, self.sandbox)
+        name = directory.name
+        replica = Replica(
+            config,
+            directory,
+            self.backoff,
+            self._http,
+            self.sandbox,
+            gate=self._gate,
+            on_change=lambda: self._notify(name),
+        )
         replica.max_log_bytes = self.settings.log_max_bytes
         return replica
 

@@ -14,6 +14,7 @@ import logging
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import httpx
 from mcp_adapters.targets import _procs
 from mcp_adapters.targets.local import _logs
 from mcp_adapters.targets.local._sandbox import NO_SANDBOX, Sandbox
+from mcp_adapters.targets.local._starts import StartGate, StartSlot
 
 logger = logging.getLogger("mcp_adapters.local")
 
@@ -67,6 +69,9 @@ class Replica:
         backoff: Backoff,
         http: httpx.AsyncClient,
         sandbox: Sandbox = NO_SANDBOX,
+        *,
+        gate: StartGate | None = None,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.config = config
         self.log_path = directory / f"{config.replica_id}.log"
@@ -82,6 +87,10 @@ class Replica:
         self._process: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
+        self._running = asyncio.Event()  # a process is there to probe
+        self._gate = gate
+        self._slot: StartSlot | None = None
+        self._on_change = on_change
         self.max_log_bytes = 10 * 1024 * 1024
 
     @property
@@ -92,6 +101,7 @@ class Replica:
         """Supervise in the background; adopt the recorded process when it is still ours."""
         if adopt is not None:
             self.pid = adopt.pid
+            self._running.set()
             logger.info("adopted replica %s (pid %s)", self.config.replica_id, adopt.pid)
         self._tasks = [
             asyncio.create_task(self._supervise(adopted=adopt is not None)),
@@ -116,6 +126,7 @@ class Replica:
                 close_fds=True,
             )
         self.pid = self._process.pid
+        self._running.set()
         started = _procs.start_time(self.pid) or 0
         record = PidFile(self.pid, started, self.config.replica_id, self.config.port, self.config.config_hash)
         self.pid_path.write_text(json.dumps(asdict(record)))
@@ -135,12 +146,19 @@ class Replica:
         failures = 0
         while not self._stop.is_set():
             if not adopted:
-                await self._spawn()
+                self._slot = await self._gate.acquire() if self._gate is not None else None
+                try:
+                    await self._spawn()
+                except BaseException:
+                    self._release_slot()
+                    raise
             adopted = False
             began = time.monotonic()
             code = await self._wait_exit()
+            self._running.clear()
+            self._release_slot()
             self._process = None
-            self.ready = False
+            self._set_ready(False)
             if self._stop.is_set():
                 return
             self.last_exit = code
@@ -152,12 +170,26 @@ class Replica:
 
     async def _probe(self) -> None:
         while not self._stop.is_set():
+            await self._running.wait()  # nothing to ask while it waits for a start slot, or is restarting
             try:
                 response = await self.http.get(f"{self.url}/readyz", timeout=2.0)
-                self.ready = response.status_code == 200 and self.pid is not None and _procs.alive(self.pid)
+                ready = response.status_code == 200 and self.pid is not None and _procs.alive(self.pid)
             except httpx.HTTPError:
-                self.ready = False
-            await asyncio.sleep(self.backoff.ready_interval if self.ready else 0.1)
+                ready = False
+            self._set_ready(ready)
+            if ready:
+                self._release_slot()
+            await asyncio.sleep(self.backoff.ready_interval if ready else 0.1)
+
+    def _set_ready(self, ready: bool) -> None:
+        if ready != self.ready:
+            self.ready = ready
+            self._on_change()
+
+    def _release_slot(self) -> None:
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
 
     def _note(self, message: str) -> None:
         logger.info("replica %s %s", self.config.replica_id, message)
@@ -173,6 +205,7 @@ class Replica:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._release_slot()
         pid, self.ready = self.pid, False
         if pid is not None and _procs.group_alive(pid):
             _procs.signal_group(pid, signal.SIGTERM)
