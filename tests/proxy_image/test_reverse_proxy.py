@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcp_bridge.reverse_proxy import end_to_end
+from mcp_bridge.reverse_proxy import HOP_BY_HOP, end_to_end
 
 
 def test_hop_by_hop_headers_and_those_connection_names_stay_on_their_hop() -> None:
@@ -29,4 +29,4 @@ def test_hop_by_hop_headers_and_those_connection_names_stay_on_their_hop() -> No
 
 def test_a_proxy_may_keep_more_to_its_hop() -> None:
     received = [(b"host", b"replica-a:8000"), (b"content-length", b"12"), (b"accept", b"*/*")]
-    assert end_to_end(received, also={b"host", b"content-length"}) == [(b"accept", b"*/*")]
+    assert end_to_end(received, HOP_BY_HOP | {b"host", b"content-length"}) == [(b"accept", b"*/*")]

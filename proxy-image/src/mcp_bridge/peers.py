@@ -11,14 +11,14 @@ from starlette.types import Receive, Scope, Send
 from mcp_bridge._http import read_body, send_error
 from mcp_bridge.errors import BodyTooLarge, NoSession
 from mcp_bridge.metrics import Metrics
-from mcp_bridge.reverse_proxy import cancel_on_disconnect, end_to_end, start_response, stream_body
+from mcp_bridge.reverse_proxy import HOP_BY_HOP, cancel_on_disconnect, end_to_end, start_response, stream_body
 from mcp_bridge.settings import BridgeSettings
 
 logger = logging.getLogger("mcp_bridge.peers")
 
 FORWARDED_HEADER = b"x-mcp-bridge-forwarded"
 # Besides the hop-by-hop headers: each leg has its own Host, and the body is sent again (its length with it).
-_NOT_FORWARDED = frozenset({b"host", b"content-length"})
+_NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length"}
 
 
 class PeerForwarder:
@@ -45,7 +45,7 @@ class PeerForwarder:
         except BodyTooLarge as exc:
             await send_error(send, exc)
             return
-        headers = end_to_end(scope["headers"], also=_NOT_FORWARDED)
+        headers = end_to_end(scope["headers"], _NOT_FORWARDED)
         headers.append((FORWARDED_HEADER, self.settings.replica_id.encode()))
         query = scope.get("query_string", b"").decode("latin-1")
         url = f"{base}{scope['path']}" + (f"?{query}" if query else "")
@@ -58,7 +58,7 @@ class PeerForwarder:
             return
         self.metrics.forwarded.inc()
         try:
-            await start_response(send, response, also=_NOT_FORWARDED)
+            await start_response(send, response, _NOT_FORWARDED)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(cancel_on_disconnect, receive, tg.cancel_scope)
                 await stream_body(response, send)
