@@ -49,10 +49,14 @@ class InvalidRequest(ClientError):
 
 
 class ParseError(ClientError):
+    """The body is not JSON."""
+
     code = rpc.PARSE_ERROR
 
 
 class Forbidden(ClientError):
+    """The Host or Origin is not allowed (DNS-rebinding protection)."""
+
     status = 403
 
 
@@ -64,11 +68,15 @@ class NoSession(ClientError):
 
 
 class MethodNotFound(ClientError):
+    """A method the request's protocol era does not have."""
+
     status = 404
     code = rpc.METHOD_NOT_FOUND
 
 
 class MethodNotAllowed(ClientError):
+    """An HTTP method the endpoint does not serve; `allow` says which it does."""
+
     status = 405
 
     def __init__(self, message: str, *, allow: str) -> None:
@@ -76,14 +84,20 @@ class MethodNotAllowed(ClientError):
 
 
 class NotAcceptable(ClientError):
+    """The Accept header rules out every answer the request can get."""
+
     status = 406
 
 
 class Conflict(ClientError):
+    """The session already has what the request would open (its GET stream)."""
+
     status = 409
 
 
 class BodyTooLarge(ClientError):
+    """The request body is over MCP_BRIDGE_MAX_BODY_BYTES."""
+
     status = 413
 
     def __init__(self, limit: int) -> None:
@@ -91,6 +105,8 @@ class BodyTooLarge(ClientError):
 
 
 class UnsupportedMediaType(ClientError):
+    """The body is declared as something other than JSON."""
+
     status = 415
 
 
@@ -131,11 +147,15 @@ class CannotForward(ClientError):
 
 
 class UpstreamUnreachable(ClientError):
+    """Forward mode cannot reach its upstream (refused, reset, TLS, ...)."""
+
     status = 502
     code = rpc.SERVER_UNAVAILABLE
 
 
 class UpstreamTimeout(ClientError):
+    """Forward mode's upstream did not connect or answer in time."""
+
     status = 504
     code = rpc.REQUEST_TIMEOUT
 

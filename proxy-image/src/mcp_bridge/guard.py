@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_bridge import jsonrpc as rpc
-from mcp_bridge._http import header, send_json
+from mcp_bridge._http import header, send_error
+from mcp_bridge.errors import Forbidden
 from mcp_bridge.settings import BridgeSettings
 
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -75,4 +75,4 @@ class HostOriginGuard:
         return self._host_allowed(origin_host)
 
     async def _refuse(self, send: Send, message: str) -> None:
-        await send_json(send, 403, rpc.error(None, rpc.INVALID_REQUEST, f"Forbidden: {message}"))
+        await send_error(send, Forbidden(f"Forbidden: {message}"))
