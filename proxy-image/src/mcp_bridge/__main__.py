@@ -49,7 +49,7 @@ def main() -> None:
     )
     server = _DrainingServer(config)
     # Everything imported and built so far lives as long as the process: keep it out of the cyclic collector,
-    # whose full passes over it took ~50 ms each under load (p99 spikes, ~30 us per request on average).
+    # whose full passes over it stalled every request in flight under load (the worst latencies).
     gc.collect()
     gc.freeze()
     server.bridge = app.state.bridge

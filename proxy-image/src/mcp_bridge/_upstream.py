@@ -2,9 +2,9 @@
 
 httpcore's own pool re-examines every connection it holds whenever a request
 starts or a response closes (a `getpeername` and a `poll` per idle connection),
-so its cost per request grows with the number of concurrent clients: under 32
-clients that bookkeeping was over half of forward mode's busy time and capped
-it at a third of the upstream's own throughput. Here a request takes the most
+so its cost per request grows with the number of concurrent clients: under
+load that bookkeeping was most of forward mode's busy time and held it far
+below the upstream's own throughput. Here a request takes the most
 recently used idle connection and checks only that one; a closed response
 gives its connection back. The stack's bottom (the longest idle) is checked
 on each return, so expired connections do not linger.

@@ -31,7 +31,7 @@ class AsgiEndpoint:
 class HotPathApp(Starlette):
     """Starlette, except that one path's methods go straight to a raw ASGI handler.
 
-    Under load, Starlette's middleware stack and router were about a tenth of
+    Under load, Starlette's middleware stack and router were a visible share of
     the bridge's time per `/mcp` request for no work of their own; the handler
     brings its own guard. Other paths and methods (HEAD, 405s, the lifespan)
     take the ordinary Starlette route, so they behave as before.

@@ -2,7 +2,7 @@
 
 Most requests are answered within milliseconds. Watching the client for a
 disconnect needs a task of its own (ASGI reports it only through `receive`),
-and a task group per request was a tenth of the bridge's CPU per request, so a
+and a task group per request was a visible share of the bridge's CPU, so a
 request first waits a short window for its answer with no watcher and no
 timeout scope; only one that outlives the window gets the watcher, the
 request timeout and SSE keep-alive pings. A client that leaves during the
