@@ -13,8 +13,7 @@ from starlette.routing import Route
 
 from mcp_bridge.bridge import Bridge
 from mcp_bridge.forward_app import create_forward_app
-from mcp_bridge.guard import HostOriginGuard
-from mcp_bridge.ops import MCP_METHODS, AsgiEndpoint, HotPathApp, operations_routes
+from mcp_bridge.ops import AsgiEndpoint, mcp_app
 from mcp_bridge.peers import PeerForwarder
 from mcp_bridge.settings import BridgeSettings
 from mcp_bridge.sse import LegacySSE
@@ -43,19 +42,18 @@ def create_app(settings: BridgeSettings, environ: Mapping[str, str] | None = Non
                     await bridge.close()
                     await peers.aclose()
 
-    app = HotPathApp(
-        hot_path="/mcp",
-        hot_methods=MCP_METHODS,
-        hot=HostOriginGuard(streamable, settings=settings),
-        routes=[
-            Route("/mcp", streamable, methods=list(MCP_METHODS)),
-            Route("/sse", AsgiEndpoint(legacy.stream), methods=["GET"]),
-            Route("/messages", AsgiEndpoint(legacy.messages), methods=["POST"]),
-            Route("/messages/", AsgiEndpoint(legacy.messages), methods=["POST"]),
-            *operations_routes(readiness, bridge.metrics),
-        ],
+    legacy_routes = [
+        Route("/sse", AsgiEndpoint(legacy.stream), methods=["GET"]),
+        Route("/messages", AsgiEndpoint(legacy.messages), methods=["POST"]),
+        Route("/messages/", AsgiEndpoint(legacy.messages), methods=["POST"]),
+    ]
+    app = mcp_app(
+        streamable,
+        settings=settings,
+        routes=legacy_routes,
+        readiness=readiness,
+        metrics=bridge.metrics,
         lifespan=lifespan,
     )
     app.state.bridge = bridge
-    app.add_middleware(HostOriginGuard, settings=settings)
     return app

@@ -14,9 +14,8 @@ from starlette.routing import Route
 
 from mcp_bridge import jsonrpc as rpc
 from mcp_bridge.forward import Forwarder
-from mcp_bridge.guard import HostOriginGuard
 from mcp_bridge.identity import Credential
-from mcp_bridge.ops import MCP_METHODS, HotPathApp, operations_routes
+from mcp_bridge.ops import mcp_app
 from mcp_bridge.settings import BridgeSettings
 
 
@@ -45,19 +44,14 @@ def create_forward_app(
                 with anyio.CancelScope(shield=True):
                     await forwarder.aclose()
 
-    app = HotPathApp(
-        hot_path="/mcp",
-        hot_methods=MCP_METHODS,
-        hot=HostOriginGuard(forwarder, settings=settings),
-        routes=[
-            Route("/mcp", forwarder, methods=list(MCP_METHODS)),
-            Route("/sse", _no_legacy_sse, methods=["GET"]),
-            Route("/messages", _no_legacy_sse, methods=["POST"]),
-            *operations_routes(forwarder.readiness, forwarder.metrics),
-        ],
+    app = mcp_app(
+        forwarder,
+        settings=settings,
+        routes=[Route("/sse", _no_legacy_sse, methods=["GET"]), Route("/messages", _no_legacy_sse, methods=["POST"])],
+        readiness=forwarder.readiness,
+        metrics=forwarder.metrics,
         lifespan=lifespan,
     )
     app.state.bridge = forwarder  # what `__main__` drains on SIGTERM
     app.state.forwarder = forwarder
-    app.add_middleware(HostOriginGuard, settings=settings)
     return app

@@ -1,9 +1,10 @@
-"""What both bridge apps serve besides MCP (liveness, readiness, metrics), raw ASGI endpoints for Starlette,
-and the application class that serves `/mcp` without Starlette's middleware stack and router."""
+"""The application both modes build (`mcp_app`): `/mcp` without Starlette's middleware stack and router, what
+they serve besides MCP (liveness, readiness, metrics), and raw ASGI endpoints for Starlette."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,10 +13,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_bridge.guard import HostOriginGuard
 from mcp_bridge.metrics import Metrics
+from mcp_bridge.settings import BridgeSettings
 
 MCP_METHODS = frozenset({"GET", "POST", "DELETE"})
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
 class AsgiEndpoint:
@@ -46,6 +50,28 @@ class HotPathApp(Starlette):
             await self.hot(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def mcp_app(
+    mcp: ASGIApp,
+    *,
+    settings: BridgeSettings,
+    routes: list[Route],
+    readiness: Readiness,
+    metrics: Metrics,
+    lifespan: Lifespan,
+) -> Starlette:
+    """What both modes serve: `mcp` at `/mcp` on the hot path, `routes`, and the operations routes, every one
+    behind the Host/Origin guard."""
+    app = HotPathApp(
+        hot_path="/mcp",
+        hot_methods=MCP_METHODS,
+        hot=HostOriginGuard(mcp, settings=settings),
+        routes=[Route("/mcp", mcp, methods=list(MCP_METHODS)), *routes, *operations_routes(readiness, metrics)],
+        lifespan=lifespan,
+    )
+    app.add_middleware(HostOriginGuard, settings=settings)
+    return app
 
 
 def operations_routes(readiness: Readiness, metrics: Metrics) -> list[Route]:
