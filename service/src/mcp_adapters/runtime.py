@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +18,18 @@ from mcp_adapters.auth.dev import DevAuthenticator
 from mcp_adapters.auth.entra import EntraAuthenticator
 from mcp_adapters.auth.identity import Authenticator
 from mcp_adapters.auth.permissions import Permissions
+from mcp_adapters.dataplane.access import AdapterAccess
 from mcp_adapters.dataplane.router import ReplicaRouter
-from mcp_adapters.db.engine import forget_replaced, make_engine, migrate, sessions, sqlite_files
+from mcp_adapters.db.engine import (
+    UNAVAILABLE,
+    forget_replaced,
+    make_engine,
+    migrate,
+    sessions,
+    sqlite_files,
+    why_unavailable,
+)
+from mcp_adapters.errors import ConfigurationError
 from mcp_adapters.reconciler import Reconciler
 from mcp_adapters.settings import Settings
 from mcp_adapters.store import AdapterStore
@@ -39,6 +50,7 @@ class Runtime:
     auth: Authenticator
     permissions: Permissions
     router: ReplicaRouter
+    access: AdapterAccess
     upstream: httpx.AsyncClient
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -48,11 +60,13 @@ class Runtime:
 
         `target` replaces the one the settings name (tests pass one wired to test doubles)."""
         settings.check()
+        writable(settings.state_dir)
         make_private(settings)
-        if settings.database_url is None:
-            settings.state_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.sqlalchemy_url)
-        migrate(engine)
+        try:
+            migrate(engine)
+        except UNAVAILABLE as exc:
+            raise ConfigurationError(f"cannot open the database: {why_unavailable(exc)}") from None
         vault = Vault.from_settings(
             settings.secret_key.get_secret_value() if settings.secret_key else None, settings.state_dir
         )
@@ -83,6 +97,7 @@ class Runtime:
             auth=auth,
             permissions=Permissions(settings.admin_role, settings.workload_identity_roles),
             router=ReplicaRouter(target),
+            access=AdapterAccess(store),
             upstream=httpx.AsyncClient(timeout=timeout, trust_env=False, limits=httpx.Limits(max_connections=1000)),
         )
 
@@ -110,6 +125,20 @@ class Runtime:
         await self.upstream.aclose()
         await self.auth.aclose()
         self.engine.dispose()
+
+
+def writable(state_dir: Path) -> None:
+    """The state directory exists and takes writes (the database, keys, replicas' files), or a ConfigurationError
+    that names it: found at start, not as the first request's failure."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=state_dir):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(
+            f"the state directory {state_dir} cannot be written ({(exc.strerror or str(exc)).lower()}): make it "
+            "writable (with free space), or point MCP_ADAPTERS_STATE_DIR elsewhere"
+        ) from None
 
 
 def make_private(settings: Settings) -> None:

@@ -19,6 +19,7 @@ from mcp_infra.spec import SERVER_MANAGED_FIELDS, is_adapter_name
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_adapters.db.engine import UNAVAILABLE, why_unavailable
 from mcp_adapters.errors import (
     BadRequest,
     MalformedBody,
@@ -27,12 +28,15 @@ from mcp_adapters.errors import (
     PayloadTooLarge,
     ServiceError,
     Unauthenticated,
+    Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
 
 logger = logging.getLogger("mcp_adapters.api")
 MEDIA_TYPE = "application/problem+json"
+# What a 503 for an unavailable database tells the caller to wait.
+RETRY_AFTER_SECONDS = 5
 TYPE_BASE = "https://mcp-adapters.dev/problems/"
 
 
@@ -99,6 +103,15 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {request.url.path}: see /docs for the API"
         return problem_response(kind(detail, headers=dict(exc.headers or {})), request.url.path)
+
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        reason = why_unavailable(exc)
+        logger.warning("%s %s: %s", request.method, request.url.path, reason)
+        unavailable = Unavailable(f"{reason}; try again shortly", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return problem_response(unavailable, request.url.path)
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

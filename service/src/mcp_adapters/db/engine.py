@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -18,6 +18,37 @@ _MIGRATION_LOCK = 0x6D6370
 READ_ONLY = "mcp_adapters_read_only"
 _HOLDS_WRITER = "mcp_adapters_holds_writer"
 WRITER_WAIT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class DatabaseBusy(Exception):
+    """No write turn on SQLite within `WRITER_WAIT_SECONDS`."""
+
+
+# What a request or the reconciler meets while the database is away, full or read-only: worth a retry later,
+# never a 500.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    exc.DisconnectionError,
+    DatabaseBusy,
+)
+
+
+def why_unavailable(error: BaseException) -> str:
+    """What a caller or operator should read about an `UNAVAILABLE` error: the cause, without the SQL or its
+    parameters (which may hold sealed values)."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    first = lines[0] if lines else ""
+    lowered = first.lower()
+    if "disk is full" in lowered or "no space" in lowered:
+        return "the disk holding the database is full: free space there; nothing was written"
+    if "readonly" in lowered or "read-only" in lowered:
+        return "the database is read-only: make the state directory writable; nothing was written"
+    if isinstance(error, DatabaseBusy):
+        return "the database is busy with other writes; nothing was written"
+    return f"the database does not answer ({first[:200] or type(error).__name__})"
 
 
 def make_engine(url: str) -> Engine:
@@ -28,7 +59,15 @@ def make_engine(url: str) -> Engine:
         )
         _sqlite_transactions(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # A server that stops answering fails a request within seconds (libpq would wait for ever), and a
+    # connection it dropped is replaced at checkout, not handed out.
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def _sqlite_transactions(engine: Engine) -> None:
@@ -61,7 +100,7 @@ def _sqlite_transactions(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
             return
         if not writer.acquire(timeout=WRITER_WAIT_SECONDS):
-            raise TimeoutError(f"no write turn on the database within {WRITER_WAIT_SECONDS:.0f}s")
+            raise DatabaseBusy(f"no write turn on the database within {WRITER_WAIT_SECONDS:.0f}s")
         connection.info[_HOLDS_WRITER] = True
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

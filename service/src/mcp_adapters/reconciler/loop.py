@@ -12,13 +12,15 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import anyio.to_thread
 from mcp_infra.spec import AdapterSpec
 
 from mcp_adapters import metrics
+from mcp_adapters.db.engine import UNAVAILABLE, why_unavailable
 from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
 from mcp_adapters.models import Phase
 from mcp_adapters.reconciler.conditions import set_condition
@@ -31,6 +33,43 @@ logger = logging.getLogger("mcp_adapters.reconciler")
 LOG_FLUSH_SECONDS = 2.0
 # After the shutdown grace, interrupted operations get this long to stop cleanly.
 INTERRUPT_WAIT_SECONDS = 60.0
+# While the database is away: the first retry, and the longest wait between two.
+OUTAGE_FIRST_RETRY_SECONDS = 0.5
+OUTAGE_MAX_RETRY_SECONDS = 10.0
+T = TypeVar("T")
+
+
+class Outage:
+    """Whether the database is away, said once when it goes and once when it is back (not on every retry)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.failures = 0
+
+    def failed(self, error: BaseException) -> float:
+        """Note a failure; how long to wait before the next try."""
+        reason = why_unavailable(error)
+        if self.reason is None:
+            logger.warning("%s: the reconciler waits and retries; nothing is lost meanwhile", reason)
+        self.reason, self.failures = reason, self.failures + 1
+        return float(min(OUTAGE_MAX_RETRY_SECONDS, OUTAGE_FIRST_RETRY_SECONDS * 2.0 ** (self.failures - 1)))
+
+    def succeeded(self) -> None:
+        if self.reason is not None:
+            logger.warning("the database answers again after %d failed tries", self.failures)
+        self.reason, self.failures = None, 0
+
+    async def persist(self, call: Callable[..., T], *args: object) -> T:
+        """Run a database call in a worker thread, retrying (with backoff) for as long as the database is away:
+        an operation's outcome is not dropped because the database blinked as it ended."""
+        while True:
+            try:
+                result = await anyio.to_thread.run_sync(call, *args)
+            except UNAVAILABLE as exc:
+                await asyncio.sleep(self.failed(exc))
+                continue
+            self.succeeded()
+            return result
 
 
 class OperationLogWriter:
@@ -41,8 +80,9 @@ class OperationLogWriter:
     written to the database by `flush`, every few seconds while `streaming`.
     """
 
-    def __init__(self, queue: WorkQueue, operation_id: int | None, adapter: str) -> None:
+    def __init__(self, queue: WorkQueue, operation_id: int | None, adapter: str, outage: Outage | None = None) -> None:
         self.queue, self.operation_id, self.adapter = queue, operation_id, adapter
+        self.outage = outage or Outage()
         self._lines: list[str] = []
         self._changes: dict[str, int] | None = None
         self._lock = threading.Lock()
@@ -86,8 +126,8 @@ class OperationLogWriter:
                     await asyncio.wait_for(stop.wait(), every)
                 try:
                     await self.flush()
-                except Exception:  # the database is away: the lines wait for the next flush
-                    logger.exception("writing the log of %s failed", self.adapter)
+                except UNAVAILABLE as exc:  # the lines wait for the next flush
+                    self.outage.failed(exc)
 
         flusher = asyncio.create_task(keep_flushing())
         try:
@@ -95,7 +135,14 @@ class OperationLogWriter:
         finally:
             stop.set()
             await flusher
-            await self.flush()
+            while True:  # the last lines wait for the database, if it is away
+                try:
+                    await self.flush()
+                except UNAVAILABLE as exc:
+                    await asyncio.sleep(self.outage.failed(exc))
+                else:
+                    self.outage.succeeded()
+                    break
 
 
 class Reconciler:
@@ -108,6 +155,7 @@ class Reconciler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: dict[str, asyncio.Task[None]] = {}
         self._changed: set[str] = set()  # adapters the target says changed, not yet made due
+        self._outage = Outage()
         self._stopping = False
         target.on_change(self._target_changed)
 
@@ -126,10 +174,10 @@ class Reconciler:
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping:
-                await self._claim_and_start()
+                pause = await self._claim_and_start()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), timeout=pause)
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, *self._active.values(), return_exceptions=True)
@@ -151,34 +199,43 @@ class Reconciler:
                 _, pending = await asyncio.wait(pending, timeout=INTERRUPT_WAIT_SECONDS)
                 if pending:
                     logger.error("%d operation(s) did not stop; the next start recovers them", len(pending))
-        await anyio.to_thread.run_sync(self.queue.release_all)
+        try:
+            await anyio.to_thread.run_sync(self.queue.release_all)
+        except UNAVAILABLE as exc:
+            logger.warning("%s: this replica's claims expire on their own within the lease", why_unavailable(exc))
 
     async def _collect_orphans(self) -> None:
         """Stop what runs for adapters that no longer exist (deleted while this service was down)."""
-        known = await anyio.to_thread.run_sync(self.queue.names)
+        known = await self._outage.persist(self.queue.names)
         for name in self.target.running() - known:
             logger.info("stopping orphaned adapter %s", name)
-            await self.target.delete(name, OperationLogWriter(self.queue, None, name))
+            await self.target.delete(name, self._log(None, name))
 
-    async def _claim_and_start(self) -> None:
-        if self._changed:
-            changed, self._changed = self._changed, set()
-            try:
-                await anyio.to_thread.run_sync(self.queue.make_due, changed)
-            except Exception:  # the database is away: the resync finds them
-                logger.exception("marking changed adapters due failed")
-        free = self.settings.reconcile_concurrency - len(self._active)
-        if free <= 0:
-            return
+    def _log(self, operation: OperationRow | None, adapter: str) -> OperationLogWriter:
+        return OperationLogWriter(self.queue, operation.id if operation else None, adapter, self._outage)
+
+    async def _claim_and_start(self) -> float:
+        """Start what is due; how long to wait before looking again (longer while the database is away)."""
         try:
+            if self._changed:
+                changed, self._changed = self._changed, set()
+                try:
+                    await anyio.to_thread.run_sync(self.queue.make_due, changed)
+                except BaseException:
+                    self._changed |= changed  # kept for the next pass
+                    raise
+            free = self.settings.reconcile_concurrency - len(self._active)
+            if free <= 0:
+                return self.settings.poll_seconds
             claimed = await anyio.to_thread.run_sync(self.queue.claim, free, set(self._active))
-        except Exception:  # the database is away: try again on the next pass
-            logger.exception("claiming work failed")
-            return
+        except UNAVAILABLE as exc:
+            return max(self.settings.poll_seconds, self._outage.failed(exc))
+        self._outage.succeeded()
         for work in claimed:
             task = asyncio.create_task(self._reconcile(work))
             self._active[work.row.name] = task
             task.add_done_callback(functools.partial(self._done, work.row.name))
+        return self.settings.poll_seconds
 
     def _done(self, name: str, _task: asyncio.Task[None]) -> None:
         self._active.pop(name, None)
@@ -189,6 +246,8 @@ class Reconciler:
             await asyncio.sleep(self.settings.lease_seconds / 3)
             try:
                 await anyio.to_thread.run_sync(self.queue.renew, list(self._active))
+            except UNAVAILABLE as exc:
+                self._outage.failed(exc)
             except Exception:
                 logger.exception("renewing leases failed")
 
@@ -199,18 +258,18 @@ class Reconciler:
                 await self._delete(work)
             else:
                 result = await self._apply(work)
-                await anyio.to_thread.run_sync(self.queue.finish, row, result)
+                await self._outage.persist(self.queue.finish, row, result)
         except Exception:
             logger.exception("reconciling %s failed unexpectedly", row.name)
-            await anyio.to_thread.run_sync(self.queue.finish, row, self._retry(row, "InternalError", "see service log"))
+            await self._outage.persist(self.queue.finish, row, self._retry(row, "InternalError", "see service log"))
 
     async def _delete(self, work: Work) -> None:
-        operation = await anyio.to_thread.run_sync(self.queue.start_operation, work.row, "delete", 1)
-        log = OperationLogWriter(self.queue, operation.id if operation else None, work.row.name)
+        operation = await self._outage.persist(self.queue.start_operation, work.row, "delete", 1)
+        log = self._log(operation, work.row.name)
         with metrics.OPERATION_SECONDS.labels("delete").time():
             async with log.streaming():
                 await self.target.delete(work.row.name, log)
-        await anyio.to_thread.run_sync(self.queue.remove, work.row, operation.id if operation else None)
+        await self._outage.persist(self.queue.remove, work.row, operation.id if operation else None)
         metrics.OPERATIONS.labels("delete", "succeeded").inc()
 
     async def _apply(self, work: Work) -> Result:
@@ -225,8 +284,8 @@ class Reconciler:
         return result
 
     async def _refresh(self, row: AdapterRow, spec: AdapterSpec) -> None:
-        operation = await anyio.to_thread.run_sync(self.queue.start_operation, row, "refresh", 1)
-        log = OperationLogWriter(self.queue, operation.id if operation else None, row.name)
+        operation = await self._outage.persist(self.queue.start_operation, row, "refresh", 1)
+        log = self._log(operation, row.name)
         outcome, message = "succeeded", "refreshed"
         try:
             async with log.streaming():
@@ -236,7 +295,7 @@ class Reconciler:
             log.write(message)
             await log.flush()
         if operation is not None:
-            await anyio.to_thread.run_sync(self.queue.finish_operation, operation.id, outcome, message)
+            await self._outage.persist(self.queue.finish_operation, operation.id, outcome, message)
 
     async def _apply_spec(self, row: AdapterRow, operation: OperationRow | None, spec: AdapterSpec) -> Result:
         if (refused := self._still_refused(row, operation, spec)) is not None:
@@ -245,8 +304,8 @@ class Reconciler:
         current = operation is not None and operation.kind == "apply" and operation.generation == row.generation
         needs_operation = not current or (operation is not None and operation.outcome == "failed")
         if needs_operation:
-            operation = await anyio.to_thread.run_sync(self.queue.start_operation, row, "apply", row.attempts + 1)
-        log = OperationLogWriter(self.queue, operation.id if operation else None, row.name)
+            operation = await self._outage.persist(self.queue.start_operation, row, "apply", row.attempts + 1)
+        log = self._log(operation, row.name)
         try:
             async with log.streaming():
                 await self.target.apply(spec, log)

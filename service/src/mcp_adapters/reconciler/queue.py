@@ -95,6 +95,15 @@ class WorkQueue:
             current = session.get(AdapterRow, row.name)
             if current is None or current.claimed_by != self.replica_id:
                 return None
+            # One that still says "running" was cut short (the replica running it died, or stopped mid-way): the
+            # operations view must not show it running for ever next to the one that replaces it.
+            session.execute(
+                update(OperationRow)
+                .where(OperationRow.adapter == row.name, OperationRow.outcome == "running")
+                .values(
+                    outcome="failed", message="interrupted: the service stopped before it ended", finished_at=utcnow()
+                )
+            )
             operation = OperationRow(
                 adapter=row.name,
                 kind=kind,

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from mcp_adapters import metrics
 from mcp_adapters.api.deps import RuntimeDep
+from mcp_adapters.db.engine import UNAVAILABLE, why_unavailable
 from mcp_adapters.db.tables import AdapterRow
 from mcp_adapters.errors import Unavailable
 from mcp_adapters.models import Phase
@@ -22,19 +23,19 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _database_ok(runtime: Runtime) -> bool:
+def _database_problem(runtime: Runtime) -> str | None:
     try:
         with runtime.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception:
-        return False
-    return True
+    except UNAVAILABLE as exc:
+        return why_unavailable(exc)
+    return None
 
 
 @router.get("/readyz", summary="Readiness: database reachable, reconciler running, target usable")
 async def readyz(runtime: RuntimeDep) -> dict[str, str]:
-    if not await run_sync(_database_ok, runtime):
-        raise Unavailable("the database does not answer", headers={"Retry-After": "5"})
+    if (problem := await run_sync(_database_problem, runtime)) is not None:
+        raise Unavailable(problem, headers={"Retry-After": "5"})
     if not runtime.reconciling:
         raise Unavailable("the reconciler is not running", headers={"Retry-After": "5"})
     if (problem := runtime.target.problem()) is not None:

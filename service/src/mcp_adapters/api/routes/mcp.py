@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -17,7 +16,7 @@ router = APIRouter(tags=["data plane"])
 
 
 async def mcp_endpoint(name: AdapterName, request: Request, who: CurrentIdentity, runtime: RuntimeDep) -> Response:
-    row = runtime.permissions.require_call(who, await run_sync(runtime.store.get, name), name)
+    row = runtime.permissions.require_call(who, await runtime.access.row(name), name)
     if row.deletion_requested:
         raise NotFound(f"adapter {name!r} is being deleted")
     session_id = request.headers.get("mcp-session-id")
