@@ -213,10 +213,11 @@ class LocalTarget:
         if waiting:
             first = waiting[0]
             exit_note = f", last exit {first.last_exit}" if first.last_exit is not None else ""
+            problem = f", {first.problem}" if first.problem else ""
             logs = f"/adapters/{name}/logs?instance={_index(first.config.replica_id)}"
             message = (
                 f"{len(waiting)} of {len(replicas)} replica(s) not ready yet ({first.config.replica_id}: "
-                f"{first.restarts} restart(s){exit_note}); see GET {logs}"
+                f"{first.restarts} restart(s){exit_note}{problem}); see GET {logs}"
             )
         return TargetStatus(desired=len(replicas), ready=ready, message=message, endpoints=tuple(self.endpoints(name)))
 

@@ -38,6 +38,29 @@ def rotate(path: Path, max_bytes: int) -> None:
         pass
 
 
+def cut_down(path: Path, max_bytes: int) -> bool:
+    """Keep a log that a running process writes to within bounds: once over `max_bytes`, its newest half goes to
+    `<log>.1` and the file is emptied in place (the writer appends, so it goes on at the new end). Lines written
+    between the copy and the emptying are lost; the file says where. True when it was cut."""
+    try:
+        size = path.stat().st_size
+        if size <= max_bytes:
+            return False
+        kept = max_bytes // 2
+        with path.open("rb") as source:
+            source.seek(size - kept)
+            newest = source.read(kept)
+        path.with_suffix(path.suffix + ".1").write_bytes(newest)
+        with path.open("r+b") as log:
+            log.truncate(0)
+            log.write(
+                f"--- mcp-adapters: log over {max_bytes} bytes; its newest {kept} bytes are in {path.name}.1\n".encode()
+            )
+    except FileNotFoundError:
+        return False
+    return True
+
+
 async def follow(path: Path, lines: int, keep_going: Callable[[], bool], interval: float = 0.25) -> AsyncIterator[str]:
     """The last `lines` lines, then every new line, until `keep_going()` turns false."""
     for line in tail(path, lines):

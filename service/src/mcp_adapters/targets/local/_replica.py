@@ -26,6 +26,8 @@ from mcp_adapters.targets.local._sandbox import NO_SANDBOX, Sandbox
 from mcp_adapters.targets.local._starts import StartGate, StartSlot
 
 logger = logging.getLogger("mcp_adapters.local")
+# How often a replica's log size is checked: a flood can overrun the limit by what it writes in this time.
+LOG_CHECK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Replica:
         self.ready = False
         self.restarts = 0
         self.last_exit: int | None = None
+        self.problem: str | None = None  # what the bridge says keeps it from being ready (its server's trouble)
         self.pid: int | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -106,6 +109,7 @@ class Replica:
         self._tasks = [
             asyncio.create_task(self._supervise(adopted=adopt is not None)),
             asyncio.create_task(self._probe()),
+            asyncio.create_task(self._bound_log()),
         ]
 
     async def _spawn(self) -> None:
@@ -174,12 +178,24 @@ class Replica:
             try:
                 response = await self.http.get(f"{self.url}/readyz", timeout=2.0)
                 ready = response.status_code == 200 and self.pid is not None and _procs.alive(self.pid)
+                self.problem = None if ready else _last_error(response)
             except httpx.HTTPError:
                 ready = False
             self._set_ready(ready)
             if ready:
                 self._release_slot()
             await asyncio.sleep(self.backoff.ready_interval if ready else 0.1)
+
+    async def _bound_log(self) -> None:
+        """A replica that prints without pause (a server flooding stderr) must not fill the disk."""
+        while not self._stop.is_set():
+            await asyncio.sleep(LOG_CHECK_SECONDS)
+            try:
+                size = self.log_path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if size > self.max_log_bytes:
+                await asyncio.to_thread(_logs.cut_down, self.log_path, self.max_log_bytes)
 
     def _set_ready(self, ready: bool) -> None:
         if ready != self.ready:
@@ -221,3 +237,12 @@ class Replica:
                 await self._process.wait()
         self.pid_path.unlink(missing_ok=True)
         self._note("stopped")
+
+
+def _last_error(response: httpx.Response) -> str | None:
+    """The bridge's own account of why it is not ready (`lastError` in its `/readyz`), when it gives one."""
+    try:
+        said = response.json().get("lastError")
+    except (ValueError, AttributeError):
+        return None
+    return str(said)[:300] if said else None
