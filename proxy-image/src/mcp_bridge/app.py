@@ -12,7 +12,6 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from mcp_bridge.bridge import Bridge
-from mcp_bridge.forward_app import create_forward_app
 from mcp_bridge.ops import AsgiEndpoint, mcp_app
 from mcp_bridge.peers import PeerForwarder
 from mcp_bridge.settings import BridgeSettings
@@ -22,6 +21,8 @@ from mcp_bridge.streamable_http import StreamableHTTP
 
 def create_app(settings: BridgeSettings, environ: Mapping[str, str] | None = None) -> Starlette:
     if settings.mode == "forward":
+        from mcp_bridge.forward_app import create_forward_app  # forward mode only: httpx and Azure's SDK
+
         return create_forward_app(settings, os.environ if environ is None else environ)
     bridge = Bridge(settings, environ)
     peers = PeerForwarder(settings, bridge.metrics)

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from types import ModuleType
 from typing import Any, Final
 
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+
+def _sdk_versions() -> ModuleType:
+    """The SDK's protocol-version registry (`mcp_types.version`, plain tuples of strings) without importing the
+    `mcp_types` package, whose `__init__` builds every protocol model: that was a sixth of the CPU each bridge
+    spent starting, for two tuples. Imported the usual way if the module is not a file next to the package."""
+    package = importlib.util.find_spec("mcp_types")
+    locations = package.submodule_search_locations if package is not None else None
+    spec = importlib.util.spec_from_file_location(
+        "mcp_bridge._sdk_versions", f"{next(iter(locations))}/version.py" if locations else ""
+    )
+    if spec is None or spec.loader is None or not locations:
+        import mcp_types.version
+
+        return mcp_types.version
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_VERSIONS = _sdk_versions()
+HANDSHAKE_PROTOCOL_VERSIONS: Final[tuple[str, ...]] = _VERSIONS.HANDSHAKE_PROTOCOL_VERSIONS
+MODERN_PROTOCOL_VERSIONS: Final[tuple[str, ...]] = _VERSIONS.MODERN_PROTOCOL_VERSIONS
 
 Message = dict[str, Any]
 

@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
+from types import ModuleType
 from typing import Any
 
 import anyio
-from mcp.shared.inbound import (
-    InboundLadderRejection,
-    classify_inbound_request,
-    find_duplicated_routing_header,
-    validate_mcp_param_headers,
-)
 from starlette.types import Receive, Scope, Send
 
 from mcp_bridge import jsonrpc as rpc
@@ -239,7 +234,7 @@ class StreamableHTTP:
             schema = await self.bridge.tool_schema(name) if isinstance(name, str) else None
         except Unavailable:
             return None  # validation never blocks a call the server itself can judge
-        rejection = validate_mcp_param_headers(schema, arguments, headers) if schema is not None else None
+        rejection = _ladder().validate_mcp_param_headers(schema, arguments, headers) if schema is not None else None
         return (
             None if rejection is None else rpc.error(msg.get("id"), rejection.code, rejection.message, rejection.data)
         )
@@ -296,11 +291,12 @@ def _envelope_rejection(msg: Message, pairs: list[tuple[str, str]]) -> Message |
 
     The SDK's own validation ladder decides, so the bridge rejects exactly what an SDK server would.
     """
-    duplicated = find_duplicated_routing_header(pairs)
+    ladder = _ladder()
+    duplicated = ladder.find_duplicated_routing_header(pairs)
     if duplicated is not None:
         return rpc.error(msg.get("id"), rpc.HEADER_MISMATCH, f"{duplicated} header appears more than once")
-    verdict = classify_inbound_request(msg, headers=dict(pairs))
-    if isinstance(verdict, InboundLadderRejection):
+    verdict = ladder.classify_inbound_request(msg, headers=dict(pairs))
+    if isinstance(verdict, ladder.InboundLadderRejection):
         return rpc.error(msg.get("id"), verdict.code, verdict.message, verdict.data)
     return None
 
@@ -331,3 +327,12 @@ async def pump_stream(stream: Exchange, receive: Receive, send: Send, first: byt
         pass
     finally:
         stream.close()
+
+
+def _ladder() -> ModuleType:
+    """The SDK's request-validation ladder, imported by the first request that needs it: importing the `mcp`
+    package builds its client and server too, a large part of the CPU a bridge spends starting, which a hundred
+    adapters starting at once all pay, and which an adapter that is never called does not need."""
+    import mcp.shared.inbound
+
+    return mcp.shared.inbound
