@@ -7,11 +7,11 @@ The vault does not decide what is secret: the caller names the values to seal.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from mcp_adapters import keyfile
 from mcp_adapters.errors import ConfigurationError
 
 KEY_FILE = "secret.key"
@@ -44,17 +44,4 @@ class Vault:
 
 
 def _key_file(state_dir: Path) -> bytes:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / KEY_FILE
-    try:
-        return path.read_bytes().strip()
-    except FileNotFoundError:
-        pass
-    key = Fernet.generate_key()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another replica on this machine won the race
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
-    return key
+    return keyfile.read_or_create(state_dir / KEY_FILE, Fernet.generate_key).strip()

@@ -27,6 +27,7 @@ import anyio.to_thread
 from mcp_infra.names import AdapterNames
 from mcp_infra.spec import AdapterSpec
 
+from mcp_adapters import keyfile
 from mcp_adapters.errors import Unavailable
 from mcp_adapters.platform import platform_settings
 from mcp_adapters.settings import PULUMI_INTERRUPT_GRACE_SECONDS, Settings
@@ -253,14 +254,7 @@ class KubernetesTarget:
         return hashlib.blake2b(text, key=self._fingerprint_key(), digest_size=32).hexdigest()
 
     def _fingerprint_key(self) -> bytes:
-        path = self.stacks.root / "fingerprint.key"
-        if not path.exists():
-            self.stacks.root.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(descriptor, "wb") as file:
-                    file.write(os.urandom(32))
-        return path.read_bytes()
+        return keyfile.read_or_create(self.stacks.root / "fingerprint.key", lambda: os.urandom(32))
 
     def _due(self, adapter: str, fingerprint: str) -> bool:
         """An `up` is due when the inputs changed, an operation was left unfinished, or drift repair is due."""

@@ -56,6 +56,7 @@ from pulumi.automation import (
     select_stack,
 )
 
+from mcp_adapters import keyfile
 from mcp_adapters.settings import Settings
 from mcp_adapters.targets.base import OperationLog, TargetError
 from mcp_adapters.targets.kubernetes import _history
@@ -189,11 +190,7 @@ class Stacks:
     def _passphrase_file(self) -> Path:
         """A generated passphrase kept next to the state (like the vault's key): losing it loses the secrets."""
         path = self.root / "passphrase"
-        if not path.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as file:
-                file.write(secrets.token_urlsafe(32))
+        keyfile.read_or_create(path, lambda: secrets.token_urlsafe(32).encode())
         return path
 
     def _options(self, adapter: str, program: Program | None) -> LocalWorkspaceOptions:
