@@ -14,7 +14,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-from mcp_infra.component import TYPE_TOKEN, McpAdapter
+from mcp_infra.component import McpAdapter
+from mcp_infra.names import ADAPTER_TYPE_TOKEN
 from mcp_infra.spec import AdapterSpec
 from pulumi import automation as auto
 from pulumi.automation import errors
@@ -492,10 +493,10 @@ def test_an_mcp_adapter_component_deploys_and_on_applied_sees_its_statefulset(ha
     ((name, resources),) = applied
     assert name == "ado-remote"
     types = {r["type"] for r in resources}
-    assert {TYPE_TOKEN, "kubernetes:apps/v1:StatefulSet"} <= types
+    assert {ADAPTER_TYPE_TOKEN, "kubernetes:apps/v1:StatefulSet"} <= types
     statefulset = next(r for r in resources if r["type"] == "kubernetes:apps/v1:StatefulSet")
     assert statefulset["outputs"]["spec"]["template"]["spec"]["containers"]
-    assert statefulset["parent"].endswith(f"{TYPE_TOKEN}::ado-remote")
+    assert statefulset["parent"].endswith(f"{ADAPTER_TYPE_TOKEN}::ado-remote")
     invoked = [token for token, _ in harness.double.mocks.calls]  # type: ignore[attr-defined]
     assert "azure-native:containerservice:getManagedCluster" in invoked, "invokes reach the mocks"
     credential = next(r for r in resources if r["type"].endswith("FederatedIdentityCredential"))

@@ -9,7 +9,8 @@ from typing import Any
 
 import pulumi
 import pytest
-from mcp_infra.component import TYPE_TOKEN, McpAdapter
+from mcp_infra.component import McpAdapter
+from mcp_infra.names import ADAPTER_TYPE_TOKEN
 from mcp_infra.render import render_adapter
 from mcp_infra.settings import AzureSettings, PlatformSettings, RoleAssignmentSetting
 from mcp_infra.spec import AdapterSpec
@@ -43,7 +44,7 @@ def deploy(*adapters: tuple[AdapterSpec, PlatformSettings | None]) -> tuple[Reco
 
 
 def children(recorder: Recorder) -> list[Any]:
-    return [r for r in recorder.resources if r.type not in ("pulumi:pulumi:Stack", TYPE_TOKEN)]
+    return [r for r in recorder.resources if r.type not in ("pulumi:pulumi:Stack", ADAPTER_TYPE_TOKEN)]
 
 
 def short(urn: str) -> str:
@@ -60,7 +61,7 @@ def test_every_rendered_resource_is_a_child_of_the_component_with_the_render_dep
     recorder, _ = deploy((example, None))
     rendered = render_adapter(example)
     component = recorder.one("McpAdapter")
-    assert component.type == TYPE_TOKEN
+    assert component.type == ADAPTER_TYPE_TOKEN
     registered = {(r.type, r.name): r for r in children(recorder)}
     assert set(registered) == {(r.type, r.name) for r in rendered.resources}
     for resource in rendered.resources:

@@ -7,17 +7,14 @@ with the render's dependencies.
 
 from __future__ import annotations
 
-from typing import Final
-
 import pulumi
 
 from mcp_infra.deploy import Deployer
+from mcp_infra.names import ADAPTER_TYPE_TOKEN
 from mcp_infra.render import render_adapter
 from mcp_infra.resources import RenderedAdapter
 from mcp_infra.settings import PlatformSettings
 from mcp_infra.spec import AdapterSpec
-
-TYPE_TOKEN: Final = "mcp-adapters:index:McpAdapter"  # noqa: S105 - a type token
 
 
 class McpAdapter(pulumi.ComponentResource):
@@ -38,7 +35,7 @@ class McpAdapter(pulumi.ComponentResource):
         settings: PlatformSettings | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(TYPE_TOKEN, resource_name, {"adapter": spec.name}, opts)
+        super().__init__(ADAPTER_TYPE_TOKEN, resource_name, {"adapter": spec.name}, opts)
         self.rendered: RenderedAdapter = render_adapter(spec, settings)
         deployer = Deployer(parent=self)
         deployer.create_all(self.rendered.resources)

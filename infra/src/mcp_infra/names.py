@@ -25,6 +25,8 @@ PART_OF: Final = "mcp-adapters"
 APP_NAME: Final = "mcp-adapter"
 MANAGED_BY: Final = "pulumi"
 ADAPTER_TAG: Final = "mcp-adapters/adapter"
+# The Pulumi type of the `McpAdapter` component (`component.py`); the policies name an adapter by it too.
+ADAPTER_TYPE_TOKEN: Final = "mcp-adapters:index:McpAdapter"  # noqa: S105 - a type token
 
 
 def short_hash(text: str) -> str:

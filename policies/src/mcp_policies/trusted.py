@@ -14,6 +14,7 @@ from fnmatch import fnmatchcase
 from typing import Final
 from urllib.parse import urlsplit
 
+from mcp_infra.names import ADAPTER_TYPE_TOKEN
 from mcp_infra.spec import AdapterSpec
 from mcp_infra.trusted_servers import TrustedServers
 
@@ -24,7 +25,6 @@ from mcp_policies.findings import Finding, ResourceRef
 __all__ = ["POLICY", "check_trusted", "image_allowed", "package_allowed", "packages", "server_problems"]
 
 POLICY: Final = "trusted-servers"
-ADAPTER_TYPE: Final = "mcp-adapters:index:McpAdapter"
 
 
 def packages(command: str, args: str) -> tuple[list[str], list[str]]:
@@ -83,7 +83,7 @@ def server_problems(image: str | None, env: Mapping[str, str], allow: TrustedSer
 
 def check_trusted(spec: AdapterSpec, allow: TrustedServers) -> list[Finding]:
     """Admission check: findings (mandatory) when the adapter would run something not on the allow-list."""
-    resource = ResourceRef(type=ADAPTER_TYPE, name=spec.name)
+    resource = ResourceRef(type=ADAPTER_TYPE_TOKEN, name=spec.name)
     return [
         Finding(policy=POLICY, enforcement="mandatory", resource=resource, message=message)
         for message in server_problems(spec.image_name, spec.environment_variables, allow)

@@ -13,7 +13,7 @@ from mcp_adapters.platform import platform_settings
 from mcp_adapters.settings import Settings
 from mcp_adapters.targets.kubernetes._program import adapter_program
 from mcp_infra.adapters_file import load_adapters
-from mcp_infra.component import TYPE_TOKEN
+from mcp_infra.names import ADAPTER_TYPE_TOKEN
 from mcp_infra.render import render_adapter
 from mcp_infra.spec import AdapterSpec
 
@@ -51,9 +51,11 @@ def test_the_program_deploys_exactly_the_render_of_the_service_settings(example:
     recorder = run(adapter_program(example, platform))
 
     rendered = render_adapter(example, platform)
-    registered = [(r.type, r.name) for r in recorder.resources if r.type not in ("pulumi:pulumi:Stack", TYPE_TOKEN)]
+    registered = [
+        (r.type, r.name) for r in recorder.resources if r.type not in ("pulumi:pulumi:Stack", ADAPTER_TYPE_TOKEN)
+    ]
     assert sorted(registered) == sorted((r.type, r.name) for r in rendered.resources)
-    (component,) = [r for r in recorder.resources if r.type == TYPE_TOKEN]
+    (component,) = [r for r in recorder.resources if r.type == ADAPTER_TYPE_TOKEN]
     assert component.name == example.name
 
 
