@@ -90,6 +90,13 @@ def test_platform_variables_win_over_the_users() -> None:
     assert env(render_adapter(spec))["PORT"]["value"] == "8000"
 
 
+def test_an_adapter_cannot_route_its_replicas_sessions_elsewhere() -> None:
+    # The bridge asks a listed peer before the template: a user's list would take over session routing.
+    user = {"MCP_BRIDGE_PEERS": "a-1=http://elsewhere.example", "MCP_ADAPTERS_OWNER": "/not/the/platform"}
+    spec = AdapterSpec(name="a", image_name="mcp-proxy", image_version="1", environment_variables=user)
+    assert not user.keys() & env(render_adapter(spec)).keys()
+
+
 def test_the_server_is_told_exactly_which_variables_are_the_adapters() -> None:
     user = {"MCP_COMMAND": "npx", "MCP_ARGS": "-y x", "GITHUB_TOKEN": "t", "LOG_LEVEL": "debug", "PORT": "9"}
     spec = AdapterSpec(name="a", image_name="mcp-proxy", image_version="1", environment_variables=user)

@@ -38,6 +38,15 @@ RESERVED_NAMES: Final = frozenset(
     {"MCP_COMMAND", "MCP_ARGS", "MCP_CWD", "MCP_PROXY_URL", "MCP_PROXY_SCOPE", "PORT", "HOST"}
 )
 RESERVED_PREFIXES: Final = ("MCP_BRIDGE_", "MCP_ADAPTERS_")
+# What a target sets for the proxy itself: an adapter's own value for one is dropped, on every target. It would move
+# the proxy off the address its probes and the data plane use (HOST, PORT), send a replica's sessions elsewhere
+# (the replica id and the peers, listed or templated), or pass for the platform's own marks (the servers' variables,
+# the local target's owner). The local target sets HOST, MCP_BRIDGE_PEERS and MCP_ADAPTERS_OWNER, Kubernetes
+# MCP_BRIDGE_PEER_URL_TEMPLATE, both the others.
+PLATFORM_ENV: Final = frozenset(
+    {"HOST", "PORT", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEERS", "MCP_BRIDGE_PEER_URL_TEMPLATE"}
+    | {"MCP_BRIDGE_SERVER_ENV", "MCP_ADAPTERS_OWNER"}
+)
 
 SERVER_MANAGED_FIELDS: Final = frozenset({"createdBy", "createdAt", "lastUpdatedAt", "generation", "status"})
 

@@ -11,14 +11,13 @@ from mcp_infra.render._azure import FEDERATED_CREDENTIAL_TYPE, IDENTITY_TYPE, id
 from mcp_infra.render._context import RenderContext
 from mcp_infra.render._documents import render_documents
 from mcp_infra.render._network import headless_service, ingress, network_policy, pod_disruption_budget, service
-from mcp_infra.render._workload import CACHE_ENV, PLATFORM_ENV, env_secret, service_account, statefulset
+from mcp_infra.render._workload import CACHE_ENV, env_secret, service_account, statefulset
 from mcp_infra.resources import RenderedAdapter, RenderedResource
 from mcp_infra.settings import PlatformSettings
 from mcp_infra.spec import AdapterSpec
 
 __all__ = [
     "CACHE_ENV",
-    "PLATFORM_ENV",
     "RenderedAdapter",
     "RenderedResource",
     "render_adapter",

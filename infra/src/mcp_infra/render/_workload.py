@@ -7,13 +7,9 @@ from typing import Any, Final
 from mcp_infra.names import common_labels, selector_labels
 from mcp_infra.render._context import RenderContext, kubernetes_resource, restricted_container_security
 from mcp_infra.resources import Ref, RenderedResource, SecretValue
-from mcp_infra.spec import read_by_proxy
+from mcp_infra.spec import PLATFORM_ENV, read_by_proxy
 
 HOME: Final = "/home/mcp"
-# Set by the platform; a user value for these would break probes or session routing.
-PLATFORM_ENV: Final = frozenset(
-    {"PORT", "HOST", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEER_URL_TEMPLATE", "MCP_BRIDGE_SERVER_ENV"}
-)
 # Defaults the user may override: npx and uvx write caches under HOME, and the root filesystem is read-only.
 CACHE_ENV: Final = {
     "HOME": HOME,

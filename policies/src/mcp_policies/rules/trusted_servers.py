@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mcp_infra.render import CACHE_ENV, PLATFORM_ENV
+from mcp_infra.render import CACHE_ENV
+from mcp_infra.spec import PLATFORM_ENV
 
 from mcp_policies.config import PolicyConfig
 from mcp_policies.rules._base import resource_rule
@@ -13,7 +14,8 @@ from mcp_policies.rules.images import split_image
 from mcp_policies.trusted import POLICY, server_problems
 from mcp_policies.view import Resource, listing, mapping
 
-# What the render itself sets next to the adapter's own variables (CACHE_ENV only with the render's values).
+# What the render itself sets next to the adapter's own variables, or drops from them (CACHE_ENV only with the
+# render's values).
 _RENDERED: frozenset[str] = PLATFORM_ENV | {"MCP_BRIDGE_ALLOWED_HOSTS"}
 
 

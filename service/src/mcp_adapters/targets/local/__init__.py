@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
-from mcp_infra.spec import AdapterSpec, read_by_proxy
+from mcp_infra.spec import PLATFORM_ENV, AdapterSpec, read_by_proxy
 
 from mcp_adapters.models import REDACTED, PlannedResource
 from mcp_adapters.settings import Settings
@@ -26,11 +26,6 @@ from mcp_adapters.targets.local._starts import StartGate
 logger = logging.getLogger("mcp_adapters.local")
 
 SUPPORTED_IMAGE = "mcp-proxy"
-# Set by the target for every replica; an adapter's own values for these are ignored.
-PLATFORM_ENV = frozenset(
-    {"HOST", "PORT", "MCP_BRIDGE_REPLICA_ID", "MCP_BRIDGE_PEERS", "MCP_BRIDGE_PEER_URL_TEMPLATE", "MCP_ADAPTERS_OWNER"}
-    | {"MCP_BRIDGE_SERVER_ENV"}
-)
 OWNER_ENV = "MCP_ADAPTERS_OWNER"
 _AZURE_WORKLOAD_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE")
 
