@@ -46,13 +46,3 @@ _.downgrade
 
 # ---- mcp_infra ------------------------------------------------------------------------------------
 _.required_roles  # spec: a field of the adapter spec, read through validation and serialisation
-
-# ---- issue 15, left for the service owner: ---------------------------------------------------------
-# Nothing outside the tests (or the benchmarks) uses these; each is kept or removed by the owner of its file.
-_.SettingsDep  # service/src/mcp_adapters/api/deps.py
-_.AdapterList  # service/src/mcp_adapters/models.py
-_.DELETING  # service/src/mcp_adapters/models.py (a status value nothing sets)
-_.require  # service/src/mcp_adapters/store.py (AdapterStore.require)
-_.all_ready  # service/src/mcp_adapters/targets/base.py (read by tests and bench/_load.py only)
-_.internal_url  # infra/src/mcp_infra/resources.py (RenderedAdapter.internal_url: written, never read)
-_.manifests  # infra/src/mcp_infra/resources.py (RenderedAdapter.manifests)

@@ -18,7 +18,7 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 def _kubernetes_names(spec: AdapterSpec) -> set[tuple[str, str]]:
-    return {(r.kind, r.name) for r in render_adapter(spec).kubernetes}
+    return {(r.kind, r.name) for r in render_adapter(spec) if r.is_kubernetes}
 
 
 @settings(max_examples=150, deadline=None)
@@ -27,7 +27,7 @@ def test_render_never_fails_and_every_name_is_valid(spec: AdapterSpec) -> None:
     rendered = render_adapter(spec)
     keys = [r.key for r in rendered.resources]
     assert len(keys) == len(set(keys))
-    for resource in rendered.kubernetes:
+    for resource in (r for r in rendered if r.is_kubernetes):
         assert SUBDOMAIN.match(resource.name), resource.name
         assert len(resource.name) <= 253
         if resource.kind in ("Service", "StatefulSet"):
@@ -38,7 +38,7 @@ def test_render_never_fails_and_every_name_is_valid(spec: AdapterSpec) -> None:
             assert len(value) <= 63, value
     statefulset = rendered.get("StatefulSet")
     assert len(statefulset.name) <= 52  # leaves room for controller-revision-hash and pod ordinals
-    for resource in rendered.azure:
+    for resource in (r for r in rendered if not r.is_kubernetes):
         assert AZURE_NAME.match(resource.name) or resource.kind == "RoleAssignment", resource.name
     for reference in (d for r in rendered.resources for d in r.depends_on):
         assert reference in keys, f"depends on {reference}, which is not rendered"

@@ -178,6 +178,12 @@ def old_spec(name: str) -> dict[str, Any]:
     return spec
 
 
+def stored(store: AdapterStore, name: str) -> AdapterRow:
+    row = store.get(name)
+    assert row is not None, name
+    return row
+
+
 def test_rows_stored_before_are_sealed_on_the_next_start(make_client: Any, tmp_path: Path) -> None:
     state = tmp_path / "state"
     store_as_before(state, [old_spec("old"), old_spec("older")])
@@ -190,7 +196,7 @@ def test_rows_stored_before_are_sealed_on_the_next_start(make_client: Any, tmp_p
     assert_hidden(listed.text, "the list after the upgrade")
     store: AdapterStore = client.app.state.runtime.store
     for name in ("old", "older"):
-        row = store.require(name)
+        row = stored(store, name)
         assert sorted(row.secret_keys) == sorted(OLD_SECRETS)
         assert store.opened_spec(row).environment_variables == old_spec(name)["environmentVariables"]
     assert_stored_sealed(state, OLD_SECRETS)  # no clear copy left in replaced pages or the log either
@@ -201,7 +207,7 @@ def test_a_row_not_sealed_yet_is_still_shown_redacted(tmp_path: Path) -> None:
     state = tmp_path / "state"
     store_as_before(state, [old_spec("old")])
     engine = make_engine(Settings(state_dir=state).sqlalchemy_url)
-    row = AdapterStore(sessions(engine), Vault.from_settings(None, state)).require("old")
+    row = stored(AdapterStore(sessions(engine), Vault.from_settings(None, state)), "old")
     shown = adapter_view(row, None).environment_variables
     assert {k: shown[k] for k in OLD_SECRETS} == dict.fromkeys(OLD_SECRETS, "<redacted>")
     engine.dispose()
@@ -231,14 +237,14 @@ def test_a_start_that_stops_while_resealing_leaves_whole_rows_and_the_next_one_f
     with pytest.raises(KeyboardInterrupt):
         crashing.reseal()
     store = AdapterStore(sessions(engine), Vault(key))
-    first, second = store.require("first"), store.require("second")
+    first, second = stored(store, "first"), stored(store, "second")
     assert sorted(first.secret_keys) == sorted(OLD_SECRETS)
     assert (second.secret_keys, second.spec) == ([], old_spec("second"))  # untouched, not half-sealed
     for row in (first, second):
         assert store.opened_spec(row).environment_variables == old_spec(row.name)["environmentVariables"]
 
-    before = store.require("second").next_attempt_at
+    before = stored(store, "second").next_attempt_at
     assert store.reseal() == ["second"]
-    assert store.require("second").next_attempt_at > before  # due: a target redeploys it from a Secret
+    assert stored(store, "second").next_attempt_at > before  # due: a target redeploys it from a Secret
     assert store.reseal() == []
     engine.dispose()

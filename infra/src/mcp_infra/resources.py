@@ -104,24 +104,11 @@ class RenderedAdapter:
     namespace: str
     resources: tuple[RenderedResource, ...]
     endpoint_url: str
-    internal_url: str
     service_account_name: str
     identity_name: str | None
 
     def __iter__(self) -> Iterator[RenderedResource]:
         return iter(self.resources)
-
-    @property
-    def kubernetes(self) -> list[RenderedResource]:
-        return [r for r in self.resources if r.is_kubernetes]
-
-    @property
-    def azure(self) -> list[RenderedResource]:
-        return [r for r in self.resources if not r.is_kubernetes]
-
-    def manifests(self) -> list[dict[str, Any]]:
-        """Kubernetes manifests; deploy-time values as `${...}` and secrets redacted."""
-        return [r.plain_inputs() for r in self.kubernetes]
 
     def get(self, kind: str, name: str | None = None) -> RenderedResource:
         for resource in self.resources:

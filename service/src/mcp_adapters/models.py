@@ -78,10 +78,6 @@ class Adapter(AdapterSpec):
     status: AdapterStatus
 
 
-class AdapterList(ApiModel):
-    items: list[Adapter]
-
-
 class PlannedResource(ApiModel):
     type: str
     name: str

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mcp_adapters.db.engine import readers
 from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
 from mcp_adapters.errors import Conflict, NotFound
-from mcp_adapters.models import REDACTED
+from mcp_adapters.models import REDACTED, Phase
 from mcp_adapters.vault import Vault
 
 
@@ -29,12 +29,6 @@ class AdapterStore:
     def get(self, name: str) -> AdapterRow | None:
         with self.reads() as session:
             return session.get(AdapterRow, name)
-
-    def require(self, name: str) -> AdapterRow:
-        row = self.get(name)
-        if row is None:
-            raise NotFound(f"adapter {name!r} does not exist")
-        return row
 
     def all(self) -> Sequence[AdapterRow]:
         with self.reads() as session:
@@ -135,7 +129,7 @@ class AdapterStore:
                 raise NotFound(f"adapter {name!r} does not exist")
             if not row.deletion_requested:
                 row.deletion_requested = True
-                row.phase = "Deleting"
+                row.phase = Phase.DELETING
                 row.updated_at = row.next_attempt_at = utcnow()
                 row.attempts = 0
             return row

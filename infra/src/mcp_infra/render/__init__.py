@@ -51,7 +51,6 @@ def render_adapter(spec: AdapterSpec, settings: PlatformSettings | None = None) 
         namespace=ctx.settings.namespace,
         resources=tuple(r for r in candidates if r is not None),
         endpoint_url=ctx.endpoint_url,
-        internal_url=f"http://{ctx.service_host}/mcp",
         service_account_name=ctx.names.service_account,
         identity_name=identity,
     )

@@ -12,7 +12,6 @@ from fastapi import Depends, Request
 from mcp_adapters.auth.identity import Identity
 from mcp_adapters.auth.permissions import Permissions
 from mcp_adapters.runtime import Runtime
-from mcp_adapters.settings import Settings
 from mcp_adapters.store import AdapterStore
 
 
@@ -28,10 +27,6 @@ async def get_store(runtime: RuntimeDep) -> AdapterStore:
     return runtime.store
 
 
-async def get_settings(runtime: RuntimeDep) -> Settings:
-    return runtime.settings
-
-
 async def get_permissions(runtime: RuntimeDep) -> Permissions:
     return runtime.permissions
 
@@ -41,6 +36,5 @@ async def current_identity(request: Request, runtime: RuntimeDep) -> Identity:
 
 
 StoreDep = Annotated[AdapterStore, Depends(get_store)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 PermissionsDep = Annotated[Permissions, Depends(get_permissions)]
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]

@@ -50,10 +50,6 @@ class TargetStatus:
     message: str = ""
     endpoints: tuple[Endpoint, ...] = field(default_factory=tuple)
 
-    @property
-    def all_ready(self) -> bool:
-        return self.desired > 0 and self.ready >= self.desired
-
 
 @dataclass(frozen=True)
 class TargetPreview:

@@ -70,7 +70,7 @@ async def test_readiness_comes_from_the_statefulset_and_names_what_waits(make_ha
 
     harness.roll_out(ready=True)
     status = await harness.target.status("github")
-    assert status.all_ready
+    assert (status.desired, status.ready) == (2, 2)
     assert [e.url for e in harness.target.endpoints("github")] == [
         f"http://github-{i}.github-peers.{NS}.svc.cluster.local:8000" for i in range(2)
     ]
