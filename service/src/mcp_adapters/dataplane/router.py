@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import itertools
 
+from mcp_bridge.sessionid import owner_of
+
 from mcp_adapters.errors import Unavailable
 from mcp_adapters.targets.base import Endpoint, Target
 
 
 class UnknownSession(Exception):
     """The session id names no replica of this adapter (expired, or from before a restart)."""
-
-
-def owner_of(session_id: str) -> str | None:
-    try:
-        from mcp_bridge.sessionid import owner_of as bridge_owner_of
-    except ImportError:  # the bridge package is optional for the control plane
-        replica, dot, token = session_id.rpartition(".")
-        return replica if dot and replica and token else None
-    return bridge_owner_of(session_id)
 
 
 class ReplicaRouter:
