@@ -19,7 +19,7 @@ from mcp_adapters.models import PlannedResource, PreviewFinding
 class TargetError(Exception):
     """A failure worth retrying (with backoff): the message says what went wrong."""
 
-    def __init__(self, message: str, reason: str = "ApplyFailed") -> None:
+    def __init__(self, message: str, *, reason: str = "ApplyFailed") -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message

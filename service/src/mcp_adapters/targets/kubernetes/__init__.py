@@ -278,7 +278,9 @@ class KubernetesTarget:
             raise TargetError(problem, reason="PulumiCliMissing")
         async with self._lock(adapter), self._slots:
             if self.stacks.stopping.is_set():  # it waited for its turn while the service began to stop
-                raise TargetError("the service is shutting down: the operation runs after it restarts", "ShuttingDown")
+                raise TargetError(
+                    "the service is shutting down: the operation runs after it restarts", reason="ShuttingDown"
+                )
             self.stacks.resume(adapter)
             self._active.add(adapter)
             try:

@@ -261,4 +261,4 @@ def _status_message(body: object) -> str:
 def _unreachable(exc: BaseException, api: client.ApiClient, timeout: float) -> TargetError:
     host = api.configuration.host
     why = str(exc) or (f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else type(exc).__name__)
-    return TargetError(f"the Kubernetes API at {host} is unreachable: {why}", "KubernetesUnreachable")
+    return TargetError(f"the Kubernetes API at {host} is unreachable: {why}", reason="KubernetesUnreachable")

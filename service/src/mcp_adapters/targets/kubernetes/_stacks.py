@@ -239,7 +239,9 @@ class Stacks:
         except StackNotFoundError:
             return None
         except CommandError as exc:
-            raise TargetError(f"selecting stack {self.stack_name(adapter)}: {tail(exc)}", "PulumiFailed") from exc
+            raise TargetError(
+                f"selecting stack {self.stack_name(adapter)}: {tail(exc)}", reason="PulumiFailed"
+            ) from exc
 
     def _configure(self, stack: Stack, adapter: str) -> None:
         """The stack's config as the settings say: keys set, and keys the settings no longer give removed."""
@@ -366,7 +368,7 @@ class Stacks:
         repaired = False
         while True:
             if adapter in self._halted:
-                raise TargetError(f"{verb} on {stack.name} was interrupted: no further attempt", "Interrupted")
+                raise TargetError(f"{verb} on {stack.name} was interrupted: no further attempt", reason="Interrupted")
             progress = EngineProgress(log, verb)
             try:
                 run(progress)
@@ -389,7 +391,7 @@ class Stacks:
                 attempt += 1
                 log.write(f"stack {stack.name} is busy ({held}): retrying in {wait:.0f}s ({attempt}/{retries})")
                 if self.stopping.wait(wait):
-                    raise TargetError(f"shutting down while {stack.name} was locked", "ShuttingDown") from exc
+                    raise TargetError(f"shutting down while {stack.name} was locked", reason="ShuttingDown") from exc
             except CommandError as exc:
                 if adapter not in self._halted:  # a CLI we interrupted or killed sends no more events
                     progress.settle()  # the warning and the errors it reads may trail the command's failure
@@ -430,7 +432,7 @@ class Stacks:
         except CommandError as exc:
             progress.settle()
             raise TargetError(
-                f"{doing} {stack.name} failed: {progress.error_message(tail(exc))}", "RecoveryFailed"
+                f"{doing} {stack.name} failed: {progress.error_message(tail(exc))}", reason="RecoveryFailed"
             ) from exc
         progress.settle()
 
