@@ -45,7 +45,9 @@ def test_claims_are_exclusive_fenced_and_expire(database_url: str | None, tmp_pa
         session.execute(update(AdapterRow).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     taken = two.claim(10, set())
     assert sorted(w.row.name for w in taken) == ["a0", "a1", "a2"]
-    late = Result("Ready", [], 1, 1, utcnow(), 0, 1)
+    late = Result(
+        phase="Ready", conditions=[], ready=1, desired=1, next_attempt_at=utcnow(), attempts=0, observed_generation=1
+    )
     assert not one.finish(claimed[0].row, late)  # a stale holder cannot overwrite the new one's work
     assert two.finish(taken[0].row, late)
 

@@ -359,15 +359,15 @@ class Reconciler:
             if row.phase != Phase.READY:
                 metrics.OPERATIONS.labels("apply", "succeeded").inc()
             return Result(
-                Phase.READY,
-                conditions,
-                ready,
-                desired,
-                utcnow() + timedelta(seconds=self.settings.resync_seconds),
-                0,
-                gen,
-                "succeeded",
-                f"{ready}/{desired} replicas ready",
+                phase=Phase.READY,
+                conditions=conditions,
+                ready=ready,
+                desired=desired,
+                next_attempt_at=utcnow() + timedelta(seconds=self.settings.resync_seconds),
+                attempts=0,
+                observed_generation=gen,
+                operation_outcome="succeeded",
+                operation_message=f"{ready}/{desired} replicas ready",
             )
         overdue = utcnow() - _not_ready_since(row) > timedelta(seconds=self.target.ready_timeout)
         reason = "ReplicasNotReady" if overdue else "ReplicasStarting"
@@ -379,7 +379,15 @@ class Reconciler:
         later = min(utcnow() + timedelta(seconds=self.target.progress_interval), max(deadline, utcnow()))
         if overdue:
             later = utcnow() + timedelta(seconds=self.settings.resync_seconds)
-        return Result(phase, conditions, ready, desired, later, row.attempts, None)
+        return Result(
+            phase=phase,
+            conditions=conditions,
+            ready=ready,
+            desired=desired,
+            next_attempt_at=later,
+            attempts=row.attempts,
+            observed_generation=None,
+        )
 
     def _unsupported(self, row: AdapterRow, exc: UnsupportedSpec) -> Result:
         gen = row.generation
@@ -387,7 +395,15 @@ class Reconciler:
         conditions = set_condition(conditions, "Ready", "False", exc.reason, exc.message, gen)
         later = utcnow() + timedelta(seconds=self.settings.resync_seconds)
         return Result(
-            Phase.FAILED, conditions, 0, row.replicas_desired, later, row.attempts, gen, "failed", exc.message
+            phase=Phase.FAILED,
+            conditions=conditions,
+            ready=0,
+            desired=row.replicas_desired,
+            next_attempt_at=later,
+            attempts=row.attempts,
+            observed_generation=gen,
+            operation_outcome="failed",
+            operation_message=exc.message,
         )
 
     def _retry(self, row: AdapterRow, reason: str, message: str) -> Result:
@@ -396,15 +412,15 @@ class Reconciler:
         text = f"{message} (attempt {attempts}; retrying in {delay:.0f}s)"
         conditions = set_condition(row.conditions, "Reconciled", "False", reason, text, row.generation)
         return Result(
-            Phase.FAILED,
-            conditions,
-            0,
-            row.replicas_desired,
-            utcnow() + timedelta(seconds=delay),
-            attempts,
-            None,
-            "failed",
-            text,
+            phase=Phase.FAILED,
+            conditions=conditions,
+            ready=0,
+            desired=row.replicas_desired,
+            next_attempt_at=utcnow() + timedelta(seconds=delay),
+            attempts=attempts,
+            observed_generation=None,
+            operation_outcome="failed",
+            operation_message=text,
         )
 
 
