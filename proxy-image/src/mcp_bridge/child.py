@@ -17,6 +17,11 @@ from mcp_bridge.errors import ChildGone, ChildStartError
 from mcp_bridge.jsonrpc import Message, dumps
 
 logger = logging.getLogger("mcp_bridge.child")
+# A server's stderr goes to our log at up to this many lines a second (after a burst of STDERR_BURST_LINES); the rest
+# is read and counted, never logged: a server that floods stderr must not make the bridge spend its CPU, and the
+# disk, on logging it. The pipe is always drained, so the server never blocks on a full one.
+STDERR_LINES_PER_SECOND = 100.0
+STDERR_BURST_LINES = 1000
 
 MessageHandler = Callable[[Message], Awaitable[None]]
 
@@ -155,19 +160,54 @@ class ChildProcess:
         if process.stderr is None:
             return
         reader = BufferedByteReceiveStream(process.stderr)
+        budget = LineBudget(STDERR_LINES_PER_SECOND, STDERR_BURST_LINES)
         while True:
             try:
                 line = await reader.receive_until(b"\n", 64 * 1024)
             except anyio.DelimiterNotFound:
                 line = await reader.receive_exactly(64 * 1024)
             except (anyio.EndOfStream, anyio.IncompleteRead, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                return
+                break
+            if not budget.take(anyio.current_time()):
+                continue
+            if budget.dropped:
+                logger.warning(
+                    "server stderr: lines dropped", extra={"session": self.label, "dropped": budget.take_dropped()}
+                )
             logger.info("server stderr", extra={"session": self.label, "line": _cut(line)})
+        if budget.dropped:
+            logger.warning(
+                "server stderr: lines dropped", extra={"session": self.label, "dropped": budget.take_dropped()}
+            )
 
     def _require(self) -> anyio.abc.Process:
         if self._process is None:
             raise ChildGone(self.label)
         return self._process
+
+
+class LineBudget:
+    """A token bucket of lines: `rate` a second, up to `burst` saved; counts what it refuses."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens = float(burst)
+        self.at: float | None = None
+        self.dropped = 0
+
+    def take(self, now: float) -> bool:
+        if self.at is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.dropped += 1
+        return False
+
+    def take_dropped(self) -> int:
+        dropped, self.dropped = self.dropped, 0
+        return dropped
 
 
 def _cut(line: bytes, limit: int = 4096) -> str:
