@@ -8,6 +8,7 @@ import logging
 import os
 import stat
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,10 @@ from mcp_adapters.targets.base import Target
 from mcp_adapters.vault import Vault
 
 logger = logging.getLogger("mcp_adapters")
+# Threads of the loop's default executor, where `asyncio.to_thread` runs the database calls of the API and the
+# reconciler, and the targets' blocking work: asyncio's own default, min(32, cpus + 4), would queue requests behind a
+# few slow calls on a small machine. anyio's worker threads, which ran these calls before, were as many.
+WORKER_THREADS = 40
 
 
 @dataclass
@@ -102,6 +107,8 @@ class Runtime:
         )
 
     async def start(self) -> None:
+        executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="mcp-adapters")
+        asyncio.get_running_loop().set_default_executor(executor)  # shut down by the loop when it closes
         await self.target.start()
         self._task = asyncio.create_task(self.reconciler.run())
         logger.info(

@@ -7,9 +7,9 @@ A refusal's challenge names the protected-resource metadata, so MCP clients can 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-import anyio.to_thread
 import jwt
 from starlette.requests import HTTPConnection
 
@@ -44,7 +44,7 @@ class EntraAuthenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise self._refuse(request, _Rejected("a bearer token is required (Authorization: Bearer <access token>)"))
         try:
-            claims = await anyio.to_thread.run_sync(self._verify, token.strip())
+            claims = await asyncio.to_thread(self._verify, token.strip())
         except _Rejected as rejected:
             raise self._refuse(request, rejected) from None
         user = claims.get("oid") or claims.get("sub")

@@ -9,9 +9,8 @@ restarts. An adapter never read before cannot be called until the database answe
 
 from __future__ import annotations
 
+import asyncio
 import time
-
-from anyio.to_thread import run_sync
 
 from mcp_adapters.db.engine import UNAVAILABLE
 from mcp_adapters.db.tables import AdapterRow
@@ -32,7 +31,7 @@ class AdapterAccess:
         if known is not None and now - known[1] < self.fresh_seconds:
             return known[0]
         try:
-            row = await run_sync(self.store.get, name)
+            row = await asyncio.to_thread(self.store.get, name)
         except UNAVAILABLE:
             if known is None:
                 raise

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-import anyio.to_thread
 from mcp_infra.spec import AdapterSpec
 
 from mcp_adapters import metrics
@@ -64,7 +63,7 @@ class Outage:
         an operation's outcome is not dropped because the database blinked as it ended."""
         while True:
             try:
-                result = await anyio.to_thread.run_sync(call, *args)
+                result = await asyncio.to_thread(call, *args)
             except UNAVAILABLE as exc:
                 await asyncio.sleep(self.failed(exc))
                 continue
@@ -103,7 +102,7 @@ class OperationLogWriter:
         if self.operation_id is None or not (text or changes is not None):
             return
         try:
-            await anyio.to_thread.run_sync(self.queue.append_log, self.operation_id, text, changes)
+            await asyncio.to_thread(self.queue.append_log, self.operation_id, text, changes)
         except BaseException:  # not written (the database is away, or we were cancelled first): keep it
             with self._lock:
                 self._lines.insert(0, text)
@@ -200,7 +199,7 @@ class Reconciler:
                 if pending:
                     logger.error("%d operation(s) did not stop; the next start recovers them", len(pending))
         try:
-            await anyio.to_thread.run_sync(self.queue.release_all)
+            await asyncio.to_thread(self.queue.release_all)
         except UNAVAILABLE as exc:
             logger.warning("%s: this replica's claims expire on their own within the lease", why_unavailable(exc))
 
@@ -220,14 +219,14 @@ class Reconciler:
             if self._changed:
                 changed, self._changed = self._changed, set()
                 try:
-                    await anyio.to_thread.run_sync(self.queue.make_due, changed)
+                    await asyncio.to_thread(self.queue.make_due, changed)
                 except BaseException:
                     self._changed |= changed  # kept for the next pass
                     raise
             free = self.settings.reconcile_concurrency - len(self._active)
             if free <= 0:
                 return self.settings.poll_seconds
-            claimed = await anyio.to_thread.run_sync(self.queue.claim, free, set(self._active))
+            claimed = await asyncio.to_thread(self.queue.claim, free, set(self._active))
         except UNAVAILABLE as exc:
             return max(self.settings.poll_seconds, self._outage.failed(exc))
         self._outage.succeeded()
@@ -245,7 +244,7 @@ class Reconciler:
         while True:
             await asyncio.sleep(self.settings.lease_seconds / 3)
             try:
-                await anyio.to_thread.run_sync(self.queue.renew, list(self._active))
+                await asyncio.to_thread(self.queue.renew, list(self._active))
             except UNAVAILABLE as exc:
                 self._outage.failed(exc)
             except Exception:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from mcp_infra.spec import ADAPTER_NAME_PATTERN, AdapterSpec
 from pydantic import TypeAdapter
@@ -60,7 +60,7 @@ async def create_adapter(
     runtime.permissions.require_workload_identity(who, spec)
     store = runtime.store
     if dry_run:
-        existing = await run_sync(store.get, spec.name)
+        existing = await asyncio.to_thread(store.get, spec.name)
         # Never a "create" preview over a stack that exists: for an adapter the caller may not read, that would
         # show what runs there. (The create itself would be refused the same way.)
         if existing is not None and existing.deletion_requested:
@@ -73,7 +73,7 @@ async def create_adapter(
             raise Conflict(f"adapter {spec.name!r} already exists")
         response.status_code = status.HTTP_200_OK
         return await previews.preview(spec, "create", runtime.target, runtime.settings)
-    row = await run_sync(store.create, spec, who.user_id)
+    row = await asyncio.to_thread(store.create, spec, who.user_id)
     runtime.reconciler.wake()
     response.headers["Location"] = f"/adapters/{row.name}"
     return adapter_view(row, None)
@@ -138,7 +138,7 @@ async def list_adapters(
         token = _token(page[-1].name) if more and page else None
         return [adapter_view(row, operations.get(row.last_operation_id or -1)) for row in page], token
 
-    adapters, token = await run_sync(views)
+    adapters, token = await asyncio.to_thread(views)
     headers: dict[str, str] = {}
     if token is not None:
         params = {"limit": limit, "continue": token, "phase": wanted, "createdBy": created_by}
@@ -167,8 +167,8 @@ def _after(token: str | None) -> str | None:
 
 @router.get("/{name}", response_model=Adapter, responses=PROBLEMS, summary="Get one adapter")
 async def get_adapter(name: AdapterName, who: CurrentIdentity, store: StoreDep, permissions: PermissionsDep) -> Adapter:
-    row = permissions.require_read(who, await run_sync(store.get, name), name)
-    return await run_sync(_with_operation, store, row)
+    row = permissions.require_read(who, await asyncio.to_thread(store.get, name), name)
+    return await asyncio.to_thread(_with_operation, store, row)
 
 
 @router.put(
@@ -186,17 +186,17 @@ async def replace_adapter(
             errors=[{"field": "name", "message": f"must be {name!r} (adapters cannot be renamed)"}],
         )
     store, permissions = runtime.store, runtime.permissions
-    row = permissions.require_change(who, await run_sync(store.get, name), name)
+    row = permissions.require_change(who, await asyncio.to_thread(store.get, name), name)
     admit(spec, runtime.settings, trusted=not dry_run)
     permissions.require_workload_identity(who, spec)
     if dry_run:
         merged = store.merge_redacted(spec, row)
         change: Literal["update", "none"] = "none" if store.opened_spec(row) == merged else "update"
         return await previews.preview(merged, change, runtime.target, runtime.settings)
-    row, changed = await run_sync(store.replace, spec)
+    row, changed = await asyncio.to_thread(store.replace, spec)
     if changed:
         runtime.reconciler.wake()
-    return await run_sync(_with_operation, store, row)
+    return await asyncio.to_thread(_with_operation, store, row)
 
 
 @router.delete(
@@ -213,10 +213,10 @@ async def delete_adapter(name: AdapterName, who: CurrentIdentity, runtime: Runti
 async def _request(name: str, who: Identity, runtime: Runtime, request: Callable[[str], Any]) -> Adapter:
     """Record a request the reconciler carries out (delete, refresh) for a caller allowed to change the adapter."""
     store = runtime.store
-    runtime.permissions.require_change(who, await run_sync(store.get, name), name)
-    row = await run_sync(request, name)
+    runtime.permissions.require_change(who, await asyncio.to_thread(store.get, name), name)
+    row = await asyncio.to_thread(request, name)
     runtime.reconciler.wake()
-    return await run_sync(_with_operation, store, row)
+    return await asyncio.to_thread(_with_operation, store, row)
 
 
 @router.post(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from anyio.to_thread import run_sync
+import asyncio
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
@@ -34,7 +35,7 @@ def _database_problem(runtime: Runtime) -> str | None:
 
 @router.get("/readyz", summary="Readiness: database reachable, reconciler running, target usable")
 async def readyz(runtime: RuntimeDep) -> dict[str, str]:
-    if (problem := await run_sync(_database_problem, runtime)) is not None:
+    if (problem := await asyncio.to_thread(_database_problem, runtime)) is not None:
         raise Unavailable(problem, headers={"Retry-After": "5"})
     if not runtime.reconciling:
         raise Unavailable("the reconciler is not running", headers={"Retry-After": "5"})
@@ -54,7 +55,7 @@ def _phase_counts(runtime: Runtime) -> dict[str, int]:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def prometheus(runtime: RuntimeDep) -> Response:
-    counts = await run_sync(_phase_counts, runtime)
+    counts = await asyncio.to_thread(_phase_counts, runtime)
     for phase in Phase:
         metrics.ADAPTERS.labels(phase.value).set(counts.get(phase.value, 0))
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

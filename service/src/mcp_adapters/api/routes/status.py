@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
@@ -22,8 +22,8 @@ MAX_TAIL = 10_000
 async def get_status(
     name: AdapterName, who: CurrentIdentity, store: StoreDep, permissions: PermissionsDep
 ) -> AdapterStatus:
-    row = permissions.require_read(who, await run_sync(store.get, name), name)
-    return status_view(row, await run_sync(store.operation, row.last_operation_id))
+    row = permissions.require_read(who, await asyncio.to_thread(store.get, name), name)
+    return status_view(row, await asyncio.to_thread(store.operation, row.last_operation_id))
 
 
 @router.get(
@@ -39,8 +39,10 @@ async def get_operations(
     permissions: PermissionsDep,
     limit: Annotated[int, Query(ge=1, le=500, description="How many, newest first.")] = 50,
 ) -> list[Operation]:
-    row = permissions.require_read(who, await run_sync(store.get, name), name)
-    return [view for op in await run_sync(store.operations, row, limit) if (view := operation_view(op)) is not None]
+    row = permissions.require_read(who, await asyncio.to_thread(store.get, name), name)
+    return [
+        view for op in await asyncio.to_thread(store.operations, row, limit) if (view := operation_view(op)) is not None
+    ]
 
 
 @router.get(
@@ -62,9 +64,9 @@ async def get_logs(
         Query(description="`replica`: a replica's output; `operation`: the last operation's log (e.g. Pulumi's)."),
     ] = "replica",
 ) -> PlainTextResponse | StreamingResponse:
-    row = runtime.permissions.require_read(who, await run_sync(runtime.store.get, name), name)
+    row = runtime.permissions.require_read(who, await asyncio.to_thread(runtime.store.get, name), name)
     if source == "operation":
-        operation = await run_sync(runtime.store.operation, row.last_operation_id)
+        operation = await asyncio.to_thread(runtime.store.operation, row.last_operation_id)
         if operation is None:
             raise NotFound(f"adapter {name!r} has no operation yet")
         lines = operation.log.splitlines()[-tail:]

@@ -7,9 +7,9 @@ client), 404 when the adapter does not exist or the caller may not see it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, Query, Response
 from mcp_infra.spec import ADAPTER_NAME_PATTERN, MAX_NAME_LENGTH
 
@@ -52,7 +52,7 @@ def identity_headers(who: Identity) -> dict[str, str]:
 
 
 async def _verify(name: str, who: Identity, store: StoreDep, permissions: PermissionsDep) -> Response:
-    permissions.require_call(who, await run_sync(store.get, name), name)
+    permissions.require_call(who, await asyncio.to_thread(store.get, name), name)
     return Response(status_code=200, headers=identity_headers(who))
 
 

@@ -18,12 +18,11 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio.to_thread
 from mcp_infra.names import AdapterNames
 from mcp_infra.spec import AdapterSpec
 
@@ -85,14 +84,14 @@ class KubernetesTarget:
                 "MCP_ADAPTERS_PULUMI_BACKEND_URL (azblob://, s3://, gs:// or Pulumi Cloud)",
                 self.settings.state_dir,
             )
-        await anyio.to_thread.run_sync(self.stacks.write_policy_config, self.platform)
-        problem = await anyio.to_thread.run_sync(self.stacks.connect)
+        await asyncio.to_thread(self.stacks.write_policy_config, self.platform)
+        problem = await asyncio.to_thread(self.stacks.connect)
         if problem is not None:
             logger.error("kubernetes target: %s", problem)
             return
         if self.settings.pulumi_install_plugins or self.settings.pulumi_plugins_dir is not None:
             try:
-                ready = await anyio.to_thread.run_sync(self.stacks.install_plugins)
+                ready = await asyncio.to_thread(self.stacks.install_plugins)
                 logger.info("provider plugins ready: %s", ", ".join(ready) or "none")
             except Exception as exc:  # the engine installs what is missing on first use; say why it may be slow
                 logger.warning("installing provider plugins failed (the engine retries on first use): %s", exc)
@@ -116,7 +115,7 @@ class KubernetesTarget:
         due = time.monotonic() - self._looked_for_cli >= CLI_LOOKUP_INTERVAL
         if self.stacks.problem is not None and due and (self._lookup is None or self._lookup.done()):
             with contextlib.suppress(RuntimeError):  # called outside the event loop: the next probe looks
-                self._lookup = asyncio.get_running_loop().create_task(anyio.to_thread.run_sync(self.stacks.connect))
+                self._lookup = asyncio.get_running_loop().create_task(asyncio.to_thread(self.stacks.connect))
                 self._looked_for_cli = time.monotonic()
         return self.stacks.problem
 
@@ -273,7 +272,7 @@ class KubernetesTarget:
     @contextlib.asynccontextmanager
     async def _operation(self, adapter: str) -> AsyncIterator[None]:
         """One operation per adapter, a bounded number at once, and only with a usable CLI."""
-        problem = await anyio.to_thread.run_sync(self.stacks.connect)
+        problem = await asyncio.to_thread(self.stacks.connect)
         if problem is not None:
             raise TargetError(problem, reason="PulumiCliMissing")
         async with self._lock(adapter), self._slots:
@@ -290,7 +289,7 @@ class KubernetesTarget:
 
     async def _bounded(self, adapter: str, verb: str, log: OperationLog, work: Callable[[], T]) -> T:
         """Run blocking `work` in a thread; past the timeout, interrupt its CLI (SIGINT, then SIGKILL)."""
-        task: asyncio.Future[T] = asyncio.ensure_future(_in_thread(work))
+        task: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(work))
         timeout = self.settings.pulumi_operation_timeout
         try:
             done, _ = await asyncio.wait({task}, timeout=timeout)
@@ -318,7 +317,3 @@ class KubernetesTarget:
             self.stacks.interrupt(adapter, signal.SIGKILL)
         with contextlib.suppress(Exception):
             await task
-
-
-def _in_thread(work: Callable[[], T]) -> Awaitable[T]:
-    return anyio.to_thread.run_sync(work)
