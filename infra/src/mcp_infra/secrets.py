@@ -108,7 +108,7 @@ def _is_secret_parameter(parameter: str) -> bool:
 def is_secret(name: str, value: str) -> bool:
     """Whether one variable's value must be sealed, kept in a Secret and shown redacted.
 
-    Remembered: every list of adapters asks again for every variable (a portal polls it every 2 s), and the
+    Remembered: every list of adapters asks again for every variable (an open portal polls it), and the
     answer for a name and value never changes."""
     if is_secret_value(value):
         return True

@@ -29,8 +29,8 @@ def document(resource: RenderedResource) -> dict[str, Any]:
     return doc
 
 
-# libyaml's emitter when PyYAML has it (its wheels do): the same safe dumper, about 10x faster than the pure-Python
-# one, which took 96% of rendering 1,000 adapters.
+# libyaml's emitter when PyYAML has it (its wheels do): the same safe dumper, much faster than the pure-Python
+# one, which was most of the time a large render took.
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 

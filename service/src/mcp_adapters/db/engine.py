@@ -73,8 +73,8 @@ def make_engine(url: str) -> Engine:
 def _sqlite_transactions(engine: Engine) -> None:
     """SQLite has one writer. A write transaction takes the write lock when it begins, so no read-then-write
     transaction ever fails to upgrade; and the service's writers queue for it on a lock of their own first, so
-    they are served in turn instead of each polling SQLite's lock in its busy handler (which sleeps up to 100 ms
-    between tries: a burst of writes became a burst of sleeps). Readers (`readers()`) take no lock at all: WAL
+    they are served in turn instead of each polling SQLite's lock in its busy handler (which sleeps between tries,
+    longer each time: a burst of writes became a burst of sleeps). Readers (`readers()`) take no lock at all: WAL
     gives each a snapshot."""
     writer = threading.Lock()
 

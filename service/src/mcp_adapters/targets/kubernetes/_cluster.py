@@ -156,8 +156,8 @@ class Cluster:
         """The log request with `follow=true`, answered with a 2xx (status and headers read, the body not).
 
         Not sent through `read_namespaced_pod_log_without_preload_content`: its `_request_timeout` takes only
-        numbers, which the client hands aiohttp as the *total* time of the request, body included (300 s when
-        none is given), so every follow would end after that long. The generated serializer builds the same
+        numbers, which the client hands aiohttp as the *total* time of the request, body included (a default one
+        when none is given), so every follow would end after that long. The generated serializer builds the same
         request (path, query, credentials); it goes out with limits on connecting and on the answer only.
         """
         doing = f"following the log of pod {namespace}/{pod}"
