@@ -25,6 +25,8 @@ def serve(
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # httpx logs every request at INFO: each replica's readiness probe, twice a second, would fill the log.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
         app = create_app(settings)
     except ValidationError as exc:
         typer.echo(f"mcp-adapters: invalid settings:\n{exc}", err=True)

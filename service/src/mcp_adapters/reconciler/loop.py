@@ -169,12 +169,13 @@ class Reconciler:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
+        await self._outage.persist(self.queue.release_claims_of_a_previous_run)
         await self._collect_orphans()
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping:
+                self._wake.clear()  # before the claim: news that arrives during it makes the next pass start at once
                 pause = await self._claim_and_start()
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=pause)
         finally:

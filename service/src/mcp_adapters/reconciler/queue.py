@@ -180,6 +180,19 @@ class WorkQueue:
                 operation.outcome, operation.finished_at = "succeeded", utcnow()
             return bool(getattr(done, "rowcount", 0))
 
+    def release_claims_of_a_previous_run(self) -> None:
+        """On SQLite, forget every claim at start: no other service can share the database, so the claims found are
+        those of this service's previous run, which died, and nothing should wait for their leases to run out.
+        (On PostgreSQL other replicas may hold them: they expire on their own.)"""
+        if self.sessions.kw["bind"].dialect.name != "sqlite":
+            return
+        with self.sessions.begin() as session:
+            session.execute(
+                update(AdapterRow)
+                .where(AdapterRow.claimed_by.is_not(None))
+                .values(claimed_by=None, lease_expires_at=None)
+            )
+
     def release_all(self) -> None:
         with self.sessions.begin() as session:
             session.execute(

@@ -52,6 +52,21 @@ def _stats() -> Iterator[tuple[int, list[str]]]:
                 continue
 
 
+def marked(marker: bytes) -> list[int]:
+    """Processes whose environment holds `marker` (a `NAME=value` entry, exactly)."""
+    found = []
+    for pid, fields in _stats():
+        if fields[0] == "Z":
+            continue
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
+            found.append(pid)
+    return found
+
+
 def _parents() -> dict[int, int]:
     return {pid: int(fields[1]) for pid, fields in _stats()}
 
@@ -104,7 +119,7 @@ def signal_group(pid: int, sig: signal.Signals) -> None:
 def kill_tree(pid: int) -> None:
     """SIGKILL the group and the groups of every descendant (the bridge puts its server in its own)."""
     groups = {pid}
-    for child in descendants(pid):
+    for child in [pid, *descendants(pid)]:  # a process need not lead its group (a sandbox's inner half)
         try:
             groups.add(os.getpgid(child))
         except ProcessLookupError:

@@ -69,6 +69,18 @@ class LocalTarget:
                 adopted.append(replica)
             if adopted:
                 self._replicas[directory.name] = sorted(adopted, key=lambda r: _index(r.config.replica_id))
+        self._stop_strays()
+
+    def _stop_strays(self) -> None:
+        """Kill what carries this state dir's mark but is no adopted replica: a process a previous run started
+        and died before recording, or was stopping when it died. Left alone it would run (and hold its port)
+        beside the replica that replaces it, for ever."""
+        kept = {r.pid for replicas in self._replicas.values() for r in replicas if r.pid is not None}
+        kept |= {child for pid in list(kept) for child in _procs.descendants(pid)}
+        strays = [pid for pid in _procs.marked(f"{OWNER_ENV}={self.root}".encode()) if pid not in kept]
+        for pid in strays:
+            logger.warning("stopping process %s: a replica a previous run started but no pid file records", pid)
+            _procs.kill_tree(pid)
 
     async def close(self) -> None:
         """Stop every replica: the data plane goes through this service, so they would serve nobody."""
@@ -171,6 +183,7 @@ class LocalTarget:
             for index, config in enumerate(configs):
                 existing = current[index] if index < len(current) else None
                 if existing is not None and existing.config.config_hash == config.config_hash:
+                    existing.config = config  # an adopted replica learns how to start again, should it exit
                     updated.append(existing)
                     continue
                 if existing is not None:

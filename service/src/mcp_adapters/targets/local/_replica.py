@@ -93,6 +93,7 @@ class Replica:
         self._running = asyncio.Event()  # a process is there to probe
         self._gate = gate
         self._slot: StartSlot | None = None
+        self._spawning: asyncio.Future[None] | None = None
         self._on_change = on_change
         self.max_log_bytes = 10 * 1024 * 1024
 
@@ -151,8 +152,11 @@ class Replica:
         while not self._stop.is_set():
             if not adopted:
                 self._slot = await self._gate.acquire() if self._gate is not None else None
+                # Shielded: a stop that lands between the fork and the pid file would leave a process nobody
+                # knows about. `stop` waits for it instead, and then stops what it started.
+                self._spawning = asyncio.ensure_future(self._spawn())
                 try:
-                    await self._spawn()
+                    await asyncio.shield(self._spawning)
                 except BaseException:
                     self._release_slot()
                     raise
@@ -221,6 +225,8 @@ class Replica:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._spawning is not None:
+            await asyncio.gather(self._spawning, return_exceptions=True)  # a start under way finishes first
         self._release_slot()
         pid, self.ready = self.pid, False
         if pid is not None and _procs.group_alive(pid):
