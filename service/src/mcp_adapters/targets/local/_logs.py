@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-
-import anyio
 
 _CHUNK = 64 * 1024
 
@@ -78,7 +77,7 @@ async def follow(path: Path, lines: int, keep_going: Callable[[], bool], interva
             for raw in complete:
                 yield raw.decode("utf-8", errors="replace") + "\n"
         else:
-            await anyio.sleep(interval)
+            await asyncio.sleep(interval)
 
 
 def _size(path: Path) -> int:
