@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mcp_adapters.db.engine import readers
 from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
+from mcp_adapters.models import Phase
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Work:
     operation: OperationRow | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Result:
     phase: str
     conditions: list[dict[str, Any]]
@@ -151,7 +152,7 @@ class WorkQueue:
             if current is None or current.claimed_by != self.replica_id:
                 return False
             changed = current.generation != row.generation or current.deletion_requested != row.deletion_requested
-            current.phase = "Deleting" if current.deletion_requested else result.phase
+            current.phase = Phase.DELETING if current.deletion_requested else result.phase
             current.conditions = result.conditions
             current.replicas_ready = result.ready
             current.replicas_desired = result.desired

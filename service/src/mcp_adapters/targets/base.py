@@ -28,7 +28,7 @@ class TargetError(Exception):
 class UnsupportedSpec(Exception):
     """The target cannot honour this spec as written; retrying will not help until it changes."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message

@@ -122,22 +122,22 @@ class LocalTarget:
         image = spec.image_name.rsplit("/", 1)[-1]
         if image != SUPPORTED_IMAGE:
             raise UnsupportedSpec(
-                "UnsupportedImage",
                 f"the local target runs only the {SUPPORTED_IMAGE} image (the mcp-bridge program), not "
                 f"{spec.image_name}: use imageName {SUPPORTED_IMAGE}, or deploy to Kubernetes",
+                reason="UnsupportedImage",
             )
         if spec.use_workload_identity and not all(os.environ.get(k) for k in _AZURE_WORKLOAD_ENV):
             raise UnsupportedSpec(
-                "WorkloadIdentityUnavailable",
                 "useWorkloadIdentity needs Azure workload identity, which this machine does not have "
                 f"({', '.join(_AZURE_WORKLOAD_ENV)} are not set for the service): deploy to Kubernetes on AKS, "
                 "or set useWorkloadIdentity to false",
+                reason="WorkloadIdentityUnavailable",
             )
         if spec.mode == "unset":
             raise UnsupportedSpec(
-                "NoServer",
                 "environmentVariables names no server: set MCP_COMMAND (and MCP_ARGS) to bridge a stdio server, "
                 "or MCP_PROXY_URL to forward to a remote one",
+                reason="NoServer",
             )
 
     def _configs(self, spec: AdapterSpec, current: list[Replica]) -> list[ReplicaConfig]:
@@ -173,7 +173,9 @@ class LocalTarget:
     async def apply(self, spec: AdapterSpec, log: OperationLog) -> None:
         self.check_supported(spec)
         if not self.settings.bridge_command.exists():
-            raise UnsupportedSpec("BridgeMissing", f"{self.settings.bridge_command} does not exist: install mcp-bridge")
+            raise UnsupportedSpec(
+                f"{self.settings.bridge_command} does not exist: install mcp-bridge", reason="BridgeMissing"
+            )
         async with self._lock(spec.name):
             directory = self.root / spec.name
             directory.mkdir(parents=True, exist_ok=True)
