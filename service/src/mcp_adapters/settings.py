@@ -142,8 +142,9 @@ class Settings(BaseSettings):
     # Local target.
     bridge_command: Path = Field(default_factory=_default_bridge)
     local_ready_timeout: float = Field(default=120.0, gt=0)
-    # Replicas starting at once (a start is CPU-bound): see `targets/local/_starts.py` and the benchmark.
-    local_start_concurrency: int = Field(default_factory=lambda: 2 * (os.cpu_count() or 1), ge=1, le=256)
+    # Replicas starting at once. A start is CPU-bound: one per core was measured to be the knee between how soon a
+    # burst of adapters is Ready and how much the calls to running ones slow meanwhile (docs/service.md).
+    local_start_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
     local_start_hold_seconds: float = Field(default=10.0, gt=0)
     local_restart_initial_seconds: float = Field(default=0.5, gt=0)
     local_restart_max_seconds: float = Field(default=30.0, gt=0)

@@ -60,7 +60,8 @@ class Backoff:
     initial: float
     maximum: float
     stop_grace: float
-    ready_interval: float = 0.5
+    # How often a ready replica is asked again (one that exits is noticed at once, by its exit).
+    ready_interval: float = 2.0
 
 
 class Replica:
