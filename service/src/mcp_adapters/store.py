@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from mcp_infra.spec import AdapterSpec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from mcp_adapters.db.engine import readers
 from mcp_adapters.db.tables import AdapterRow, OperationRow, utcnow
 from mcp_adapters.errors import Conflict, NotFound
 from mcp_adapters.models import REDACTED, Phase
 from mcp_adapters.vault import Vault
+
+# Views of operations never show their log (up to 256 KiB each; `/logs?source=operation` reads it): a list of
+# 1,000 adapters loaded each last operation's whole log, and that was most of its time.
+_WITHOUT_LOG = defer(OperationRow.log, raiseload=True)
 
 
 class AdapterStore:
@@ -58,12 +62,14 @@ class AdapterStore:
         if not wanted:
             return {}
         with self.reads() as session:
-            return {op.id: op for op in session.scalars(select(OperationRow).where(OperationRow.id.in_(wanted)))}
+            query = select(OperationRow).options(_WITHOUT_LOG).where(OperationRow.id.in_(wanted))
+            return {op.id: op for op in session.scalars(query)}
 
     def operations(self, row: AdapterRow, limit: int) -> Sequence[OperationRow]:
         """This adapter's operations, newest first (not those of an earlier adapter of the same name)."""
         query = (
             select(OperationRow)
+            .options(_WITHOUT_LOG)
             .where(OperationRow.adapter == row.name, OperationRow.started_at >= row.created_at)
             .order_by(OperationRow.id.desc())
             .limit(limit)
