@@ -244,36 +244,25 @@ def ms(values: list[float], q: float) -> str:
     return f"{percentile(values, q):.1f} ms"
 
 
+def p50_p99(values: list[float]) -> str:
+    return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f} ms"
+
+
 def table(results: dict[str, Figures], adapters: int) -> list[tuple[str, list[str], str]]:
     def each(fmt: Callable[[Figures], str]) -> list[str]:
         return [fmt(f) for f in results.values()]
 
+    flow = f"{FLOW_CLIENTS} clients' tools/call p50 / p99"
     return [
         ("time to Ready, 1 adapter", each(lambda f: f"{f.one_ready_s:.2f} s"), ""),
         ("tools/call add, bridge directly (median)", each(lambda f: f"{f.direct_ms:.2f} ms"), ""),
         ("tools/call add, via /adapters/flow/mcp (median)", each(lambda f: f"{f.through_ms:.2f} ms"), ""),
-        (
-            f"POST /adapters accepted, p50 ({adapters} at once)",
-            each(lambda f: f"{percentile(f.posts_ms, 50):.1f} ms"),
-            "5 ms",
-        ),
-        (
-            f"POST /adapters accepted, p95 ({adapters} at once)",
-            each(lambda f: f"{percentile(f.posts_ms, 95):.1f} ms"),
-            "50 ms",
-        ),
+        (f"POST /adapters accepted, p50 ({adapters} at once)", each(lambda f: ms(f.posts_ms, 50)), "5 ms"),
+        (f"POST /adapters accepted, p95 ({adapters} at once)", each(lambda f: ms(f.posts_ms, 95)), "50 ms"),
         ("POST /adapters refused or failed", each(lambda f: str(f.post_errors)), "0"),
         (f"time to Ready, {adapters} adapters created at once", each(lambda f: f"{f.ready_s:.1f} s"), "30 s"),
-        (
-            f"{FLOW_CLIENTS} clients' tools/call p50 / p99, before the burst ({RATE:g}/s each)",
-            each(lambda f: f"{percentile(f.flow_quiet_ms, 50):.1f} / {percentile(f.flow_quiet_ms, 99):.1f} ms"),
-            "",
-        ),
-        (
-            f"{FLOW_CLIENTS} clients' tools/call p50 / p99, during the burst ({RATE:g}/s each)",
-            each(lambda f: f"{percentile(f.flow_burst_ms, 50):.1f} / {percentile(f.flow_burst_ms, 99):.1f} ms"),
-            "p99 50 ms",
-        ),
+        (f"{flow}, before the burst ({RATE:g}/s each)", each(lambda f: p50_p99(f.flow_quiet_ms)), ""),
+        (f"{flow}, during the burst ({RATE:g}/s each)", each(lambda f: p50_p99(f.flow_burst_ms)), "p99 50 ms"),
         ("calls during the burst (failed)", each(lambda f: f"{len(f.flow_burst_ms)} ({f.flow_errors})"), "0 failed"),
     ]
 
