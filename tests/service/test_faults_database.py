@@ -22,24 +22,51 @@ OUTAGE_SECONDS = 10.0
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
+class McpSession:
+    """One handshake-era session through the service's data plane, as a client keeps it (the minimal server
+    speaks 2025)."""
+
+    def __init__(self, api: httpx.Client, adapter: str) -> None:
+        self.api, self.url = api, f"/adapters/{adapter}/mcp"
+        init = {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        }
+        opened = api.post(self.url, json=init, headers=ACCEPT)
+        assert opened.status_code == 200, opened.text
+        self.headers = {"Mcp-Session-Id": opened.headers["mcp-session-id"], **ACCEPT}
+
+    def add(self, a: int, b: int) -> int:
+        call = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "add", "arguments": {"a": a, "b": b}},
+        }
+        answer = self.api.post(self.url, json=call, headers=self.headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.text
+        if body.startswith(("event:", "data:")):
+            body = next(line[5:] for line in body.splitlines() if line.startswith("data:"))
+        return int(json.loads(body)["result"]["content"][0]["text"])
+
+    def close(self) -> None:
+        self.api.delete(self.url, headers=self.headers)
+
+
 def call_add(api: httpx.Client, adapter: str) -> int:
-    """One stateless `tools/call add` through the service's data plane (the minimal server speaks 2025)."""
-    init = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
-    opened = api.post(f"/adapters/{adapter}/mcp", json=init, headers=ACCEPT)
-    assert opened.status_code == 200, opened.text
-    session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], **ACCEPT}
-    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 2, "b": 3}}}
-    answer = api.post(f"/adapters/{adapter}/mcp", json=call, headers=session)
-    assert answer.status_code == 200, answer.text
-    body = answer.text
-    if body.startswith("event:") or body.startswith("data:"):
-        body = next(line[5:] for line in body.splitlines() if line.startswith("data:"))
-    return int(json.loads(body)["result"]["content"][0]["text"])
+    """2 + 3 in a session of its own, closed afterwards."""
+    session = McpSession(api, adapter)
+    try:
+        return session.add(2, 3)
+    finally:
+        session.close()
 
 
 def refused_for_the_database(response: httpx.Response) -> None:

@@ -71,7 +71,7 @@ class Runtime:
         try:
             migrate(engine)
         except UNAVAILABLE as exc:
-            raise ConfigurationError(f"cannot open the database: {why_unavailable(exc)}") from None
+            raise ConfigurationError(f"cannot open the database: {why_unavailable(exc, detail=True)}") from None
         vault = Vault.from_settings(
             settings.secret_key.get_secret_value() if settings.secret_key else None, settings.state_dir
         )

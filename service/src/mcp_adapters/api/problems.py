@@ -105,9 +105,10 @@ def install(app: FastAPI) -> None:
         return problem_response(kind(detail, headers=dict(exc.headers or {})), request.url.path)
 
     async def _database(request: Request, exc: Exception) -> JSONResponse:
-        reason = why_unavailable(exc)
-        logger.warning("%s %s: %s", request.method, request.url.path, reason)
-        unavailable = Unavailable(f"{reason}; try again shortly", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        logger.warning("%s %s: %s", request.method, request.url.path, why_unavailable(exc, detail=True))
+        unavailable = Unavailable(
+            f"{why_unavailable(exc)}; try again shortly", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
         return problem_response(unavailable, request.url.path)
 
     for kind in UNAVAILABLE:

@@ -36,9 +36,10 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
-def why_unavailable(error: BaseException) -> str:
-    """What a caller or operator should read about an `UNAVAILABLE` error: the cause, without the SQL or its
-    parameters (which may hold sealed values)."""
+def why_unavailable(error: BaseException, *, detail: bool = False) -> str:
+    """What to say about an `UNAVAILABLE` error: the kind of trouble, never the SQL or its parameters (which may
+    hold sealed values); with `detail` (for the service's log, not for callers) the driver's first line too, which
+    may name the database's host and port."""
     lines = str(getattr(error, "orig", None) or error).strip().splitlines()
     first = lines[0] if lines else ""
     lowered = first.lower()
@@ -48,7 +49,11 @@ def why_unavailable(error: BaseException) -> str:
         return "the database is read-only: make the state directory writable; nothing was written"
     if isinstance(error, DatabaseBusy):
         return "the database is busy with other writes; nothing was written"
-    return f"the database does not answer ({first[:200] or type(error).__name__})"
+    return (
+        f"the database does not answer ({first[:200] or type(error).__name__})"
+        if detail
+        else ("the database does not answer")
+    )
 
 
 def make_engine(url: str) -> Engine:

@@ -47,7 +47,7 @@ class Outage:
 
     def failed(self, error: BaseException) -> float:
         """Note a failure; how long to wait before the next try."""
-        reason = why_unavailable(error)
+        reason = why_unavailable(error, detail=True)
         if self.reason is None:
             logger.warning("%s: the reconciler waits and retries; nothing is lost meanwhile", reason)
         self.reason, self.failures = reason, self.failures + 1
@@ -202,7 +202,9 @@ class Reconciler:
         try:
             await asyncio.to_thread(self.queue.release_all)
         except UNAVAILABLE as exc:
-            logger.warning("%s: this replica's claims expire on their own within the lease", why_unavailable(exc))
+            logger.warning(
+                "%s: this replica's claims expire on their own within the lease", why_unavailable(exc, detail=True)
+            )
 
     async def _collect_orphans(self) -> None:
         """Stop what runs for adapters that no longer exist (deleted while this service was down)."""

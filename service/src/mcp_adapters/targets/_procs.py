@@ -67,12 +67,13 @@ def marked(marker: bytes) -> list[int]:
     return found
 
 
-def _parents() -> dict[int, int]:
+def parent_map() -> dict[int, int]:
+    """Every process's parent, read from /proc at once."""
     return {pid: int(fields[1]) for pid, fields in _stats()}
 
 
 def descendants(pid: int, parents: dict[int, int] | None = None) -> list[int]:
-    parents = _parents() if parents is None else parents
+    parents = parent_map() if parents is None else parents
     found: list[int] = []
     frontier = [pid]
     while frontier:
@@ -96,7 +97,7 @@ def signal_children(
 ) -> int:
     """Send `sig` to every descendant of this process whose command line matches (and, `with_descendants`, to
     everything those started); returns how many matched."""
-    parents = _parents()
+    parents = parent_map()
     matched = [pid for pid in descendants(os.getpid(), parents) if predicate(cmdline(pid))]
     # Collected before any signal: once a process dies its children move to another parent and out of our sight.
     targets = list(matched)

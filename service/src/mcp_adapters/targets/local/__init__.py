@@ -24,6 +24,9 @@ from mcp_adapters.targets.local._sandbox import choose
 from mcp_adapters.targets.local._starts import StartGate
 
 logger = logging.getLogger("mcp_adapters.local")
+# How often replicas' logs are measured: one that floods can overrun LOG_MAX_BYTES by what it writes in this time
+# (the bridge logs at most 100 lines a second of its server's stderr).
+LOG_CHECK_SECONDS = 2.0
 
 SUPPORTED_IMAGE = "mcp-proxy"
 OWNER_ENV = "MCP_ADAPTERS_OWNER"
@@ -49,6 +52,7 @@ class LocalTarget:
         self._http = httpx.AsyncClient(trust_env=False)
         self._gate = StartGate(settings.local_start_concurrency, settings.local_start_hold_seconds)
         self._notify: Callable[[str], None] = lambda _name: None
+        self._log_keeper: asyncio.Task[None] | None = None
         self.sandbox = choose(
             settings.local_sandbox, hidden=(settings.state_dir.resolve(),), development=settings.dev_mode
         )
@@ -70,13 +74,23 @@ class LocalTarget:
             if adopted:
                 self._replicas[directory.name] = sorted(adopted, key=lambda r: _index(r.config.replica_id))
         self._stop_strays()
+        self._log_keeper = asyncio.create_task(self._keep_logs_bounded())
+
+    async def _keep_logs_bounded(self) -> None:
+        """A replica that prints without pause (a server flooding stderr) must not fill the disk: one task for all
+        of them, not one each (a thousand replicas would be a thousand wake-ups)."""
+        while True:
+            await asyncio.sleep(LOG_CHECK_SECONDS)
+            logs = [(r.log_path, r.max_log_bytes) for replicas in self._replicas.values() for r in replicas]
+            await asyncio.to_thread(_cut_down_all, logs)
 
     def _stop_strays(self) -> None:
         """Kill what carries this state dir's mark but is no adopted replica: a process a previous run started
         and died before recording, or was stopping when it died. Left alone it would run (and hold its port)
         beside the replica that replaces it, for ever."""
         kept = {r.pid for replicas in self._replicas.values() for r in replicas if r.pid is not None}
-        kept |= {child for pid in list(kept) for child in _procs.descendants(pid)}
+        parents = _procs.parent_map()  # read /proc once, not once per replica
+        kept |= {child for pid in list(kept) for child in _procs.descendants(pid, parents)}
         strays = [pid for pid in _procs.marked(f"{OWNER_ENV}={self.root}".encode()) if pid not in kept]
         for pid in strays:
             logger.warning("stopping process %s: a replica a previous run started but no pid file records", pid)
@@ -84,6 +98,8 @@ class LocalTarget:
 
     async def close(self) -> None:
         """Stop every replica: the data plane goes through this service, so they would serve nobody."""
+        if self._log_keeper is not None:
+            self._log_keeper.cancel()
         await asyncio.gather(*(self._stop_all(name) for name in list(self._replicas)))
         await self._http.aclose()
 
@@ -265,3 +281,8 @@ class LocalTarget:
 
 def _index(replica_id: str) -> int:
     return int(replica_id.rsplit("-", 1)[1])
+
+
+def _cut_down_all(logs: list[tuple[Path, int]]) -> None:
+    for path, limit in logs:
+        _logs.cut_down(path, limit)

@@ -26,8 +26,6 @@ from mcp_adapters.targets.local._sandbox import NO_SANDBOX, Sandbox
 from mcp_adapters.targets.local._starts import StartGate, StartSlot
 
 logger = logging.getLogger("mcp_adapters.local")
-# How often a replica's log size is checked: a flood can overrun the limit by what it writes in this time.
-LOG_CHECK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,6 @@ class Replica:
         self._tasks = [
             asyncio.create_task(self._supervise(adopted=adopt is not None)),
             asyncio.create_task(self._probe()),
-            asyncio.create_task(self._bound_log()),
         ]
 
     async def _spawn(self) -> None:
@@ -190,17 +187,6 @@ class Replica:
             if ready:
                 self._release_slot()
             await asyncio.sleep(self.backoff.ready_interval if ready else 0.1)
-
-    async def _bound_log(self) -> None:
-        """A replica that prints without pause (a server flooding stderr) must not fill the disk."""
-        while not self._stop.is_set():
-            await asyncio.sleep(LOG_CHECK_SECONDS)
-            try:
-                size = self.log_path.stat().st_size
-            except FileNotFoundError:
-                continue
-            if size > self.max_log_bytes:
-                await asyncio.to_thread(_logs.cut_down, self.log_path, self.max_log_bytes)
 
     def _set_ready(self, ready: bool) -> None:
         if ready != self.ready:
