@@ -12,7 +12,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -61,9 +61,13 @@ class Outage:
     async def persist(self, call: Callable[..., T], *args: object) -> T:
         """Run a database call in a worker thread, retrying (with backoff) for as long as the database is away:
         an operation's outcome is not dropped because the database blinked as it ended."""
+        return await self.retry(lambda: asyncio.to_thread(call, *args))
+
+    async def retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Await `attempt()` again (with backoff) for as long as it meets the database away."""
         while True:
             try:
-                result = await asyncio.to_thread(call, *args)
+                result = await attempt()
             except UNAVAILABLE as exc:
                 await asyncio.sleep(self.failed(exc))
                 continue
@@ -134,14 +138,7 @@ class OperationLogWriter:
         finally:
             stop.set()
             await flusher
-            while True:  # the last lines wait for the database, if it is away
-                try:
-                    await self.flush()
-                except UNAVAILABLE as exc:
-                    await asyncio.sleep(self.outage.failed(exc))
-                else:
-                    self.outage.succeeded()
-                    break
+            await self.outage.retry(self.flush)  # the last lines wait for the database, if it is away
 
 
 class Reconciler:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mcp_adapters.db.engine import readers
@@ -185,22 +185,15 @@ class WorkQueue:
         """On SQLite, forget every claim at start: no other service can share the database, so the claims found are
         those of this service's previous run, which died, and nothing should wait for their leases to run out.
         (On PostgreSQL other replicas may hold them: they expire on their own.)"""
-        if self.sessions.kw["bind"].dialect.name != "sqlite":
-            return
-        with self.sessions.begin() as session:
-            session.execute(
-                update(AdapterRow)
-                .where(AdapterRow.claimed_by.is_not(None))
-                .values(claimed_by=None, lease_expires_at=None)
-            )
+        if self.sessions.kw["bind"].dialect.name == "sqlite":
+            self._release(AdapterRow.claimed_by.is_not(None))
 
     def release_all(self) -> None:
+        self._release(AdapterRow.claimed_by == self.replica_id)
+
+    def _release(self, claims: ColumnElement[bool]) -> None:
         with self.sessions.begin() as session:
-            session.execute(
-                update(AdapterRow)
-                .where(AdapterRow.claimed_by == self.replica_id)
-                .values(claimed_by=None, lease_expires_at=None)
-            )
+            session.execute(update(AdapterRow).where(claims).values(claimed_by=None, lease_expires_at=None))
 
     def names(self) -> set[str]:
         with self.reads() as session:
